@@ -1,0 +1,162 @@
+"""Client configuration in one place: URLs, tokens, limits, retry and poll policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from sovfixer_async._version import __version__
+from sovfixer_async.errors import InvalidInputError
+
+#: Environments as the official SDK names them (its CLI offers the first four).
+ENVIRONMENTS = ("prod", "prodeu", "staging", "dev", "prod2", "staging2", "dev2", "local")
+
+_URLS: dict[str, tuple[str, str]] = {
+    "prod": ("https://api.sovfixer.com", "https://data-api.sovfixer.com"),
+    "prod2": ("https://api2.sovfixer.com", "https://data-api2.sovfixer.com"),
+    "prodeu": ("https://api.eu.sovfixer.com", "https://data-api.eu.sovfixer.com"),
+    "local": ("http://api-local.sovfixer.com", "http://api-local.sovfixer.com"),
+}
+
+
+def default_urls(environment: str | None) -> tuple[str, str]:
+    """The (Ping.Extraction, Ping.Data) base URLs for an environment.
+
+    Production hosts are the documented ones; for other environments the official SDK's
+    ``api-<environment>`` pattern is used, and Ping.Data gets the documented
+    ``data-api-<environment>`` form (the official SDK's ``api.pingintel.com`` matches no
+    documented host).
+    """
+    env = (environment or "prod").lower()
+    if env in _URLS:
+        return _URLS[env]
+    return (f"https://api-{env}.sovfixer.com", f"https://data-api-{env}.sovfixer.com")
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise InvalidInputError(f"must be > 0, got {value!r}", field=attribute.name)
+
+
+def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise InvalidInputError(f"must be >= 0, got {value!r}", field=attribute.name)
+
+
+@frozen
+class RetryPolicy:
+    """How the transport retries (one retry layer for the whole SDK).
+
+    Retries 429, 503 and connection failures before the request was written, for every
+    method; 502, 504 and dropped connections only where repeating is harmless (GETs, and
+    ``start`` where a 409 on the retry counts as success). Backoff is capped exponential with
+    full jitter; a ``Retry-After`` hint is honoured up to ``max_retry_after``.
+    """
+
+    attempts: int = field(default=8, validator=_positive)
+    backoff_initial: float = field(default=0.2, validator=_non_negative)
+    backoff_max: float = field(default=10.0, validator=_non_negative)
+    max_retry_after: float = field(default=60.0, validator=_non_negative)
+    #: Retries may be at most this share of requests over ``budget_window`` seconds ...
+    budget_ratio: float = field(default=0.5, validator=_non_negative)
+    budget_window: float = field(default=10.0, validator=_positive)
+    #: ... but never fewer than this many retries per second.
+    budget_min_per_second: float = field(default=10.0, validator=_non_negative)
+    #: Resubmit job-creating POSTs whose outcome is unknown (may create duplicates).
+    resubmit_ambiguous: bool = False
+
+    @classmethod
+    def no_wait(cls, attempts: int = 8) -> RetryPolicy:
+        """A policy that retries at once: for tests against the emulator."""
+        return cls(attempts=attempts, backoff_initial=0.0, backoff_max=0.0, max_retry_after=0.0)
+
+
+@frozen
+class PollPolicy:
+    """How job handles poll: small first interval, backing off with jitter to a ceiling.
+
+    The growth factor bounds the detection lag: a job finishing at time T is seen by about
+    ``T * (factor - 1)`` later at worst, so a factor of 1.1 keeps latency within ~1.1x of the
+    server's job time until the ceiling is reached.
+    """
+
+    initial: float = field(default=0.05, validator=_non_negative)
+    factor: float = field(default=1.1, validator=_positive)
+    max_interval: float = field(default=5.0, validator=_non_negative)
+    #: Each interval is multiplied by a random value in [1 - jitter, 1 + jitter].
+    jitter: float = field(default=0.1, validator=_non_negative)
+    #: Deadline of ``wait(timeout=None)``, in seconds; ``math.inf`` waits forever.
+    deadline: float = field(default=3600.0, validator=_positive)
+    #: Longest a server ``Retry-After`` may push the next poll.
+    max_retry_after: float = field(default=60.0, validator=_non_negative)
+
+    @classmethod
+    def fast(cls) -> PollPolicy:
+        """Tight polling for tests against an emulator with sub-second jobs."""
+        return cls(initial=0.01, factor=1.2, max_interval=0.05, jitter=0.0)
+
+
+def _environment(value: str | None) -> str | None:
+    env = value.lower() if value else None
+    if env is not None and env not in ENVIRONMENTS:
+        raise InvalidInputError(
+            f"unknown environment {value!r}; expected one of " + ", ".join(ENVIRONMENTS),
+            field="environment",
+        )
+    return env
+
+
+def _base_url(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"must start with http:// or https://, got {value!r}", field=attribute.name
+        )
+
+
+def _strip_slash(url: object) -> str:
+    return str(url).rstrip("/")
+
+
+@frozen(kw_only=True)
+class ClientConfig:
+    """Everything a :class:`~sovfixer_async.Client` needs; tokens never appear in repr."""
+
+    #: Selects the token variables (``_STG``, ``_DEV``...) and the default URLs.
+    environment: str | None = field(default="prod", converter=_environment)
+    api_url: str = field(converter=_strip_slash, validator=_base_url)
+    data_api_url: str = field(converter=_strip_slash, validator=_base_url)
+    token: str | None = field(default=None, repr=False)
+    data_token: str | None = field(default=None, repr=False)
+    max_connections: int = field(default=64, validator=_positive)
+    max_concurrent_requests: int | None = None
+    max_concurrent_downloads: int = field(default=8, validator=_positive)
+    connect_timeout: float = field(default=30.0, validator=_positive)
+    #: Longest silence allowed while reading a response; there is no total cap.
+    read_timeout: float = field(default=120.0, validator=_positive)
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    poll: PollPolicy = field(factory=PollPolicy)
+    user_agent: str = f"sovfixer-async/{__version__}"
+    #: Bulk-enhance bodies larger than this are sent gzip-compressed (as the official SDK).
+    gzip_threshold: int = 50_000
+    #: Where bulk runs keep their batch files (a temporary folder when None).
+    work_dir: Path | None = None
+    #: Keep bulk work folders after the client closes.
+    keep_work_files: bool = False
+    #: ``~/.pingintel.ini`` by default; a path here is read instead.
+    ini_path: Path | None = None
+
+    @api_url.default
+    def _default_api_url(self) -> str:
+        return default_urls(self.environment)[0]
+
+    @data_api_url.default
+    def _default_data_api_url(self) -> str:
+        return default_urls(self.environment)[1]
+
+    @property
+    def request_limit(self) -> int:
+        """Requests in flight across all jobs (defaults to the connection limit)."""
+        return self.max_concurrent_requests or self.max_connections
