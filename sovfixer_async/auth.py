@@ -44,8 +44,8 @@ def default_ini_path() -> Path:
 def check_token(token: str, source: str) -> str:
     """Return the token stripped, or raise if it is blank or cannot go in a header."""
     value = token.strip()
-    if value.lower().startswith("token "):
-        value = value[6:].strip()
+    if value.lower() == "token" or value.lower().startswith("token "):
+        value = value[5:].strip()  # the header prefix was pasted along with the key
     if not value:
         raise InvalidInputError("the API token is blank", field=source)
     if any(c.isspace() or not c.isprintable() or not c.isascii() for c in value):
