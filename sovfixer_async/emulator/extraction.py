@@ -1,0 +1,558 @@
+"""Ping.Extraction (SOV Fixer) routes: contract 3.1-3.14.
+
+Handlers validate, then hand over to :mod:`jobs` (state changes) and :mod:`views`
+(response bodies). Each begins with :func:`jobs.advance`, so what it reports reflects
+every job that has ended by now.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.metadata
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from aiohttp import web
+
+from sovfixer_async.emulator import catalog, jobs, views
+from sovfixer_async.emulator.callbacks import CALLBACKS
+from sovfixer_async.emulator.downloads import serve_blob
+from sovfixer_async.emulator.protocol import (
+    BadRequest,
+    Body,
+    JSONDict,
+    NotFound,
+    error_response,
+    iso_ms,
+    not_found,
+    origin_of,
+    parse_compact,
+    parse_int,
+    query_body,
+    read_body,
+)
+from sovfixer_async.emulator.state import STATE, Blob, EmulatorState, Revision, Sov, UpdateJob
+from sovfixer_async.emulator.stats import STATS
+
+routes = web.RouteTableDef()
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250
+
+
+def _state(request: web.Request) -> EmulatorState:
+    return request.app[STATE]
+
+
+def created(body: JSONDict) -> web.Response:
+    return web.json_response(body, status=201)
+
+
+# --- validation shared with data.py ------------------------------------------------------
+
+
+def check_formats(state: EmulatorState, names: Sequence[object], field: str) -> list[str]:
+    """Canonical names of the requested formats; 400 listing the allowed ones otherwise."""
+    canonical: list[str] = []
+    for name in names:
+        info = state.format_info(str(name)) if isinstance(name, str) else None
+        if info is None:
+            raise format_error(state, name, field)
+        canonical.append(str(info["output_format"]))
+    return canonical
+
+
+def format_error(state: EmulatorState, name: object, field: str) -> BadRequest:
+    allowed = [str(f["output_format"]) for f in state.allowed_formats()]
+    return BadRequest(
+        f"Output format {name!r} is not enabled for your organization. "
+        f"Allowed output formats: {', '.join(allowed)}",
+        field,
+        allowed_output_formats=allowed,
+    )
+
+
+def check_sources(values: Sequence[object], field: str) -> list[str]:
+    """Datasource codes, canonical upper case; 400 naming the unknown ones."""
+    known = set(catalog.SOURCE_CODES)
+    codes = [str(v).strip().upper() for v in values]
+    unknown = [
+        str(v)
+        for v, c in zip(values, codes, strict=True)
+        if not isinstance(v, str) or c not in known
+    ]
+    if unknown:
+        raise BadRequest(f"Unknown datasource code(s): {', '.join(unknown)}.", field)
+    return codes
+
+
+def page_size_of(body: Body) -> int:
+    size = parse_int(body.get("page_size", DEFAULT_PAGE_SIZE), "page_size")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}.", "page_size")
+    return size
+
+
+# --- 3.1 / 3.2 / 3.3 parse ---------------------------------------------------------------
+
+
+@routes.post("/api/v1/sov", name="sov_create")
+async def create_sov(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    uploads = [f for f in body.files if f.name == "file"]
+    if not uploads:
+        raise BadRequest("A file is required.", "file")
+    for upload in uploads:
+        ext = PurePath(upload.filename).suffix.lower()
+        if ext not in jobs.UPLOAD_EXTENSIONS:
+            raise BadRequest(
+                f"Unsupported file type {ext or upload.filename!r}: send "
+                f"{', '.join(sorted(jobs.UPLOAD_EXTENSIONS))}.",
+                "file",
+            )
+    document_type = (body.get_str("document_type") or "SOV").upper()
+    if document_type not in catalog.DOCUMENT_TYPES:
+        raise BadRequest(f"Unknown document_type {document_type!r}.", "document_type")
+    formats = check_formats(state, body.get_list("output_formats") or ["JSON"], "output_formats")
+    integrations = check_sources(body.get_list("integrations") or [], "integrations")
+    body.get_bool("allow_ping_data_api", True)
+    body.get_bool("skip_prior_update_reuse", False)
+    jobs.advance(state)
+    sov = jobs.create_parse(
+        state,
+        uploads=[(u.filename, u.data) for u in uploads],
+        origin=origin_of(request),
+        document_type=document_type,
+        output_formats=formats,
+        integrations=integrations,
+        callback_url=body.get_str("callback_url"),
+        update_callback_url=body.get_str("update_callback_url"),
+        client_ref=body.get_str("client_ref"),
+        extra_data=body.with_prefix("extra_data_"),
+    )
+    request.app[STATS].jobs_created["parse"] += 1
+    request.app[CALLBACKS].watch(sov.parse)
+    return created({"id": sov.id, "message": "OK"})
+
+
+def _sov(state: EmulatorState, sovid: str) -> Sov:
+    sov = state.sovs.get(sovid)
+    if sov is None:
+        raise NotFound("SOV", sovid)
+    return sov
+
+
+@routes.get("/api/v1/sov/history", name="history")
+async def history(request: web.Request) -> web.Response:
+    state = _state(request)
+    query = query_body(request)
+    size = page_size_of(query)
+    start = query.get_str("start")
+    cursor = query.get_str("cursor_id")
+    jobs.advance(state)
+    records = state.history
+    begin = 0
+    if start is not None:
+        begin = bisect.bisect_left(
+            records, parse_compact(start, "start"), key=lambda r: r.completed
+        )
+    if cursor is not None:
+        index = state.history_index.get(cursor)
+        if index is None:
+            raise BadRequest(f"Unknown cursor_id {cursor!r}.", "cursor_id")
+        begin = max(begin, index + 1)
+    page = records[begin : begin + size]
+    return web.json_response(
+        {
+            "results": [views.history_row(r) for r in page],
+            "cursor_id": page[-1].id if page else cursor,
+        }
+    )
+
+
+@routes.get("/api/v1/sov/history/{id}", name="history_item")
+async def history_item(request: web.Request) -> web.Response:
+    state = _state(request)
+    jobs.advance(state)
+    ident = request.match_info["id"]
+    index = state.history_index.get(ident)
+    if index is None:
+        return not_found("History record", ident)
+    return web.json_response(views.history_item(state, state.history[index], origin_of(request)))
+
+
+ACTIVITY_STATUSES = frozenset(views.STATUS_LETTERS.values())
+ORIGINS = frozenset({"api", "email"})
+
+
+@routes.get("/api/v1/sov/activity", name="activity")
+async def activity(request: web.Request) -> web.Response:
+    state = _state(request)
+    query = query_body(request)
+    size = page_size_of(query)
+    fields = [
+        f.strip() for v in query.get_list("fields") or [] for f in str(v).split(",") if f.strip()
+    ]
+    unknown = [f for f in fields if f not in views.ACTIVITY_FIELDS]
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}.", "fields")
+    status = query.get_str("status")
+    if status is not None and status not in ACTIVITY_STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(sorted(ACTIVITY_STATUSES))}.", "status")
+    origin_filter = query.get_str("origin")
+    if origin_filter is not None and origin_filter not in ORIGINS:
+        raise BadRequest("origin must be api or email.", "origin")
+    bounds = {
+        op: parse_compact(value, f"completed_time__{op}")
+        for op in ("gt", "gte", "lt", "lte")
+        if (value := query.get_str(f"completed_time__{op}")) is not None
+    }
+    now = jobs.advance(state)
+    matches = [
+        sov
+        for sov in reversed(state.sovs.values())
+        if _activity_match(sov, query, status, origin_filter, bounds, now)
+    ]
+    ids = [s.id for s in matches]
+    cursor, prev_cursor = query.get_str("cursor_id"), query.get_str("prev_cursor_id")
+    if cursor is not None:
+        begin = _position(ids, cursor, "cursor_id") + 1
+    elif prev_cursor is not None:
+        begin = max(0, _position(ids, prev_cursor, "prev_cursor_id") - size)
+    else:
+        begin = 0
+    page = matches[begin : begin + size]
+    remaining = max(0, len(matches) - begin - len(page))
+    origin = origin_of(request)
+    results = []
+    for sov in page:
+        entry = views.activity_entry(state, sov, now, origin)
+        if fields:
+            entry = {k: v for k, v in entry.items() if k in fields or k == "id"}
+        results.append(entry)
+    return web.json_response(
+        {
+            "results": results,
+            "cursor_id": page[-1].id if page and remaining else None,
+            "prev_cursor_id": page[0].id if page and begin > 0 else None,
+            "remaining_count": remaining,
+            "has_remaining": remaining > 0,
+            "total_count": len(matches),
+            "total_size_without_cursors": str(len(matches)),
+        }
+    )
+
+
+def _position(ids: list[str], cursor: str, field: str) -> int:
+    try:
+        return ids.index(cursor)
+    except ValueError:
+        raise BadRequest(f"Unknown {field} {cursor!r}.", field) from None
+
+
+def _activity_match(
+    sov: Sov,
+    query: Body,
+    status: str | None,
+    origin: str | None,
+    bounds: dict[str, float],
+    now: float,
+) -> bool:
+    wanted_id = query.get_str("id")
+    if wanted_id is not None and sov.id != wanted_id:
+        return False
+    if origin == "email" or query.get_str("pingid") is not None:
+        return False  # every emulated SOV arrived through the API and has no Ping ID
+    if status is not None and views.STATUS_LETTERS[views.job_status(sov.parse, now)] != status:
+        return False
+    for name in ("company__short_name", "division__short_name"):
+        names = query.get_list(name)
+        if names and "EMULATOR" not in {str(n).upper() for n in names}:
+            return False
+    search = query.get_str("search")
+    if search is not None:
+        haystack = " ".join(
+            [sov.id, sov.source_filename, sov.client_ref or "", *map(str, sov.extra_data.values())]
+        )
+        if search.lower() not in haystack.lower():
+            return False
+    if bounds:
+        done = sov.parse.ends if sov.parse.finished else None
+        if done is None:
+            return False
+        checks = {
+            "gt": done > bounds.get("gt", -1.0),
+            "gte": done >= bounds.get("gte", -1.0),
+            "lt": done < bounds.get("lt", float("inf")),
+            "lte": done <= bounds.get("lte", float("inf")),
+        }
+        if not all(checks.values()):
+            return False
+    return True
+
+
+@routes.get("/api/v1/sov/get_or_create_output/{id}", name="output_status")
+async def output_request_status(request: web.Request) -> web.Response:
+    state = _state(request)
+    now = jobs.advance(state)
+    ident = request.match_info["id"]
+    job = state.output_jobs.get(ident)
+    if job is None:
+        return not_found("Output request", ident)
+    return web.json_response(views.output_status(job, now, origin_of(request)))
+
+
+@routes.get("/api/v1/sov/{id}", name="sov_status")
+async def sov_status(request: web.Request) -> web.Response:
+    state = _state(request)
+    now = jobs.advance(state)
+    sov = _sov(state, request.match_info["id"])
+    return web.json_response(views.parse_status(state, sov, now, origin_of(request)))
+
+
+@routes.get("/api/v1/sov/{id}/output/{filename}", name="sov_output")
+async def sov_output(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    jobs.advance(state)
+    ident, filename = request.match_info["id"], request.match_info["filename"]
+    found = state.files.get((ident, filename))
+    if found is None:
+        return not_found("Output file", f"{ident}/{filename}")
+    revision, fmt = found
+    blob = jobs.blob_for(state, revision, fmt)
+    return await serve_blob(request, blob, filename, ranges=not state.settings.no_range)
+
+
+@routes.get("/api/v1/sov/{id}/input/{filename}", name="sov_input")
+async def sov_input(request: web.Request) -> web.StreamResponse:
+    state = _state(request)
+    sov = _sov(state, request.match_info["id"])
+    filename = request.match_info["filename"]
+    for item in sov.inputs:
+        if item.filename == filename:
+            blob = Blob.of(item.data, filename)
+            return await serve_blob(request, blob, filename, ranges=not state.settings.no_range)
+    return not_found("Input file", f"{sov.id}/{filename}")
+
+
+# --- 3.4 - 3.7 updates -------------------------------------------------------------------
+
+
+@routes.post("/api/v1/sov/{sovid}/initiate_update", name="initiate_update")
+async def initiate_update(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    jobs.advance(state)
+    sov = _sov(state, request.match_info["sovid"])
+    update_type = (body.get_str("update_type") or "API").upper()
+    if update_type not in catalog.UPDATE_TYPES:
+        raise BadRequest(
+            f"Unknown update_type {update_type!r}; use one of {', '.join(catalog.UPDATE_TYPES)}.",
+            "update_type",
+        )
+    if sov.latest() is None:
+        raise BadRequest(f"SOV {sov.id} has not been parsed successfully (yet).", "sovid")
+    job = jobs.open_update(
+        state,
+        sov,
+        origin=origin_of(request),
+        update_type=update_type,
+        callback_url=body.get_str("callback_url"),
+        client_ref=body.get_str("client_ref"),
+    )
+    request.app[STATS].jobs_created["update"] += 1
+    return created({"message": "OK", "id": job.id})
+
+
+def _open_update(state: EmulatorState, ident: str) -> UpdateJob:
+    job = state.update(ident)
+    if job is None:
+        raise NotFound("SOV update", ident)
+    return job
+
+
+@routes.post("/api/v1/sov/update/{id}/add_locations", name="add_locations")
+async def add_locations(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    job = _open_update(state, request.match_info["id"])
+    if job.started is not None:
+        raise BadRequest(f"Update {job.id} has already been started.", "id")
+    files = [f for f in body.files if f.name == "file"]
+    if not files:
+        raise BadRequest("A CSV file is required.", "file")
+    batches = [jobs.parse_locations_csv(f.data) for f in files]
+    job.batches.extend(batches)
+    count = sum(len(b) for b in batches)
+    request.app[STATS].locations_submitted += count
+    return web.json_response({"message": f"Added {count} location(s) to {job.id}."})
+
+
+@routes.post("/api/v1/sov/update/{id}/start", name="update_start")
+async def update_start(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    job = _open_update(state, request.match_info["id"])
+    if job.started is not None:
+        return error_response(409, f"Update {job.id} has already been started.")
+    extra_data = body.get_object("extra_data") or {}
+    for name in ("policy_terms", "metadata"):
+        body.get_object(name)
+    formats = check_formats(state, body.get_list("output_formats") or ["JSON"], "output_formats")
+    integrations = check_sources(body.get_list("integrations") or [], "integrations")
+    if job.num_rows == 0:
+        raise BadRequest(f"No locations were added to {job.id}: call add_locations first.", "id")
+    jobs.advance(state)
+    jobs.start_update(
+        state, job, extra_data=extra_data, output_formats=formats, integrations=integrations
+    )
+    request.app[CALLBACKS].watch(job)
+    return created({"message": "OK"})
+
+
+@routes.get("/api/v1/sov/update/{id}", name="update_status")
+async def update_status(request: web.Request) -> web.Response:
+    state = _state(request)
+    now = jobs.advance(state)
+    job = _open_update(state, request.match_info["id"])
+    return web.json_response(views.update_status(state, job, now, origin_of(request)))
+
+
+# --- 3.8 - 3.10 outputs ------------------------------------------------------------------
+
+
+@routes.post("/api/v1/sov/{id}/get_or_create_output", name="get_or_create_output")
+async def get_or_create_output(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    now = jobs.advance(state)
+    ident = request.match_info["id"]
+    update = state.update(ident)
+    sov = state.sovs.get(update.sovid if update else ident)
+    if sov is None:
+        return not_found("SOV", ident)
+    name = body.get("output_format")
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise BadRequest("output_format is required.", "output_format")
+    info = state.format_info(name) if isinstance(name, str) else None
+    if info is None:
+        raise format_error(state, name, "output_format")
+    revision = _revision(sov, update.revision if update else None, body)
+    overwrite = body.get_bool("overwrite_existing", False)
+    job, cached = jobs.request_output(
+        state, revision, info, origin=origin_of(request), overwrite=overwrite
+    )
+    stats = request.app[STATS]
+    if cached:
+        stats.outputs_cached += 1
+    else:
+        stats.jobs_created["output"] += 1
+    return created(views.output_status(job, now, origin_of(request)))
+
+
+def _revision(sov: Sov, sud_revision: int | None, body: Body) -> Revision:
+    """The completed revision a get_or_create_output names (400 if it is not complete)."""
+    if sud_revision is not None:
+        number = sud_revision
+    else:
+        number = parse_int(body.get("revision", -1), "revision")
+        if number == -1:
+            latest = sov.latest()
+            if latest is None:
+                raise BadRequest(f"SOV {sov.id} has no completed revision.", "revision")
+            return latest
+    revision = sov.revisions.get(number)
+    if revision is None:
+        raise BadRequest(f"Revision {number} of {sov.id} is not a completed revision.", "revision")
+    return revision
+
+
+@routes.get("/api/v1/output_formats", name="output_formats")
+async def output_formats(request: web.Request) -> web.Response:
+    state = _state(request)
+    sovid = request.query.get("sovid")
+    if sovid:
+        _sov(state, sovid)
+    return web.json_response({"output_formats": state.allowed_formats()})
+
+
+# --- 3.14 misc ---------------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sovfixer-async")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@routes.get("/api/v1/serverinfo", name="serverinfo")
+async def serverinfo(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.json_response(
+        {
+            "server": "sovfixer-async emulator",
+            "version": _version(),
+            "apis": ["Ping.Extraction", "Ping.Data"],
+            "time": iso_ms(state.clock()),
+            "job_seconds": state.settings.job_seconds,
+        }
+    )
+
+
+@routes.post("/api/v1/sov/{sovid}/add_building", name="add_building")
+async def add_building(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    jobs.advance(state)
+    sov = _sov(state, request.match_info["sovid"])
+    data = body.get_object("building_data")
+    if data is None:
+        raise BadRequest("building_data (an object) is required.", "building_data")
+    if sov.latest() is None:
+        raise BadRequest(f"SOV {sov.id} has not been parsed successfully (yet).", "sovid")
+    building = jobs.add_building(sov, data)
+    return created({"message": "OK", "item_key": building["item_key"]})
+
+
+@routes.get("/api/v1/building/{item_key}", name="building")
+async def building(request: web.Request) -> web.Response:
+    state = _state(request)
+    jobs.advance(state)
+    item_key = request.match_info["item_key"]
+    found = jobs.find_building(state, item_key)
+    if found is None:
+        return not_found("Building", item_key)
+    return web.json_response(found)
+
+
+@routes.get("/api/v1/pli/policy/{sovid}/get_public_shareable_url", name="shareable_url")
+async def shareable_url(request: web.Request) -> web.Response:
+    sov = _sov(_state(request), request.match_info["sovid"])
+    return web.json_response({"url": f"{origin_of(request)}/maps/shared/{sov.id}"})
+
+
+@routes.post("/api/v1/submission", name="submission")
+async def submission(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await read_body(request)
+    document_type = (body.get_str("document_type") or "SOV").upper()
+    if document_type not in catalog.DOCUMENT_TYPES:
+        raise BadRequest(f"Unknown document_type {document_type!r}.", "document_type")
+    jobs.advance(state)
+    number, job = jobs.create_submission(
+        state,
+        origin=origin_of(request),
+        document_type=document_type,
+        client_ref=body.get_str("client_ref"),
+        extra_data=body.with_prefix("extra_data_"),
+        filename=body.get_str("filename"),
+    )
+    request.app[STATS].jobs_created["update"] += 1
+    return created({"message": "OK", "id": number, "sudid": job.id})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the Ping.Extraction routes."""
+    app.router.add_routes(routes)

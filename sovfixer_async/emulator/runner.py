@@ -1,0 +1,113 @@
+"""Running the emulator: in-process (:func:`run_emulator`) or as a process (:func:`main`)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+from aiohttp import web
+from attrs import define
+
+from sovfixer_async.emulator.app import create_app
+from sovfixer_async.emulator.faults import FAULTS
+from sovfixer_async.emulator.settings import EmulatorSettings, build_parser, settings_from_args
+from sovfixer_async.emulator.state import STATE, EmulatorState
+from sovfixer_async.emulator.stats import STATS
+
+
+@define(eq=False)
+class RunningEmulator:
+    """A started emulator: its base URL, settings, app, and helpers for tests."""
+
+    url: str
+    settings: EmulatorSettings
+    app: web.Application
+
+    @property
+    def state(self) -> EmulatorState:
+        return self.app[STATE]
+
+    async def stats(self) -> dict[str, Any]:
+        """What ``GET /_emulator/stats`` answers."""
+        return self.app[STATS].snapshot()
+
+    def reset_stats(self) -> None:
+        self.app[STATS].reset()
+
+    def set_faults(self, **knobs: float) -> dict[str, float]:
+        """Merge fault knobs (fault_rate, reset_rate, truncate_rate, ambiguous_rate, latency_ms)."""
+        faults = self.app[FAULTS].knobs
+        faults.merge(knobs)
+        return faults.as_dict()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The recent API requests, oldest first (see ``GET /_emulator/requests``)."""
+        return list(self.app[STATS].requests)
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+@asynccontextmanager
+async def _serving(settings: EmulatorSettings) -> AsyncIterator[RunningEmulator]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        address = runner.addresses[0]
+        yield RunningEmulator(_base_url(settings.host, int(address[1])), settings, app)
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def run_emulator(
+    settings: EmulatorSettings | None = None, **overrides: Any
+) -> AsyncIterator[RunningEmulator]:
+    """Run an emulator in this event loop (127.0.0.1, a free port unless told otherwise).
+
+    ``overrides`` replace fields of ``settings``, e.g. ``run_emulator(job_seconds=0.2)``.
+    """
+    base = settings if settings is not None else EmulatorSettings()
+    async with _serving(attrs.evolve(base, **overrides)) as emulator:
+        yield emulator
+
+
+async def serve(settings: EmulatorSettings) -> None:
+    """Serve until SIGINT/SIGTERM, printing the base URL once ready."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with _serving(settings) as emulator:
+            print(emulator.url, flush=True)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sovfixer_async.emulator``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        print(f"emulator: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
