@@ -1,0 +1,110 @@
+"""Pieces shared by every API: output files, creation answers, the job-status interface."""
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from sovfixer_async.errors import SOVFixerError
+
+__all__ = [
+    "CreatedResponse",
+    "JobStatus",
+    "MessageResponse",
+    "Output",
+    "ResponseShapeError",
+]
+
+
+class ResponseShapeError(SOVFixerError):
+    """A response body does not have the shape of its model.
+
+    Unknown keys and values never cause this; a wrong JSON type does (a list where an
+    object belongs, text where a number belongs). ``errors`` holds one line per bad field,
+    each naming its path, e.g. ``ParseStatus.request.pct_complete``.
+    """
+
+    def __init__(self, model: str, errors: Sequence[str]):
+        self.model = model
+        self.errors = list(errors)
+        shown = "; ".join(self.errors[:5])
+        more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        super().__init__(f"unexpected {model} response: {shown}{more}")
+
+
+@attrs.frozen(kw_only=True)
+class Output:
+    """One generated file of a job: download ``url``, save as ``filename``."""
+
+    url: str
+    filename: str | None = None
+    description: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class CreatedResponse:
+    """``{"id", "message"}`` of every job-creating POST."""
+
+    id: str
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MessageResponse:
+    """``{"message"}`` of add_locations and start."""
+
+    message: str | None = None
+
+
+class JobStatus(Protocol):
+    """What the poll loop and job handles read from any status body; no I/O, no clock."""
+
+    @property
+    def state(self) -> str:
+        """``request.status`` as a plain string (unknown states included)."""
+        ...
+
+    @property
+    def done(self) -> bool:
+        """True once the state is COMPLETE or FAILED."""
+        ...
+
+    @property
+    def succeeded(self) -> bool:
+        """COMPLETE with a result status of SUCCESS (or none given)."""
+        ...
+
+    @property
+    def failure(self) -> tuple[str | None, str | None] | None:
+        """``(result status, message)`` when the job failed, else None."""
+        ...
+
+    @property
+    def outputs(self) -> list[Output]:
+        """The files to download, in the server's order (empty until there are any)."""
+        ...
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done in 0.0-1.0 when the server says, else None."""
+        ...
+
+
+def job_failure(
+    state: str, result_status: Any, message: str | None
+) -> tuple[str | None, str | None] | None:
+    """The failure rule of the contract: FAILED, or COMPLETE with a non-SUCCESS result."""
+    status = None if result_status is None else str(result_status)
+    if state == "FAILED":
+        return (status, message)
+    if state == "COMPLETE" and status is not None and status != "SUCCESS":
+        return (status, message)
+    return None
+
+
+def fraction(done: float | None, total: float | None) -> float | None:
+    """``done / total`` clamped to 0.0-1.0, or None when either is unknown."""
+    if done is None or not total:
+        return None
+    return min(1.0, max(0.0, done / total))
