@@ -1,0 +1,501 @@
+"""Bulk enhance at scale: thousands to millions of locations split into server batches.
+
+A run validates every location and writes the batch bodies to its work folder before the
+first request, submits the batches with bounded concurrency, polls them, downloads each
+batch's output file and merges them into one JSONL file (one line per submitted location,
+failed ones included). Nothing holds more than one batch in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from attrs import frozen
+
+from sovfixer_async import downloads
+from sovfixer_async.downloads import DownloadResult
+from sovfixer_async.errors import (
+    DestinationExistsError,
+    InvalidInputError,
+    JobFailed,
+    JobTimeout,
+    SOVFixerError,
+)
+from sovfixer_async.events import JobSubmitted
+from sovfixer_async.jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
+from sovfixer_async.locations import LocationsInput, bulk_locations
+from sovfixer_async.models import BulkEnhanceStatus, CreatedResponse, SourceResult, structure
+from sovfixer_async.transport import Safety
+
+MERGED_NAME = "results.jsonl"
+
+
+@frozen
+class BulkOptions:
+    """The top-level fields of every batch body (contract 4.1)."""
+
+    sources: tuple[str, ...]
+    include_raw_response: bool = False
+    check_cache: bool = True
+    timeout: float | None = None
+    callback_url: str | None = None
+
+    def body(self, locations: list[dict[str, Any]]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "locations": locations,
+            "sources": list(self.sources),
+            "include_raw_response": self.include_raw_response,
+            "check_cache": self.check_cache,
+        }
+        if self.timeout is not None:
+            body["timeout"] = self.timeout
+        if self.callback_url is not None:
+            body["callback_url"] = self.callback_url
+        return body
+
+
+@frozen
+class BulkRunStatus:
+    """The sum of a run's batches; ``batches`` holds each one's last status (or None)."""
+
+    batches: tuple[BulkEnhanceStatus | None, ...]
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(s.request, name) or 0 for s in self.batches if s is not None)
+
+    @property
+    def num_requested(self) -> int:
+        return self._sum("num_requested")
+
+    @property
+    def num_completed(self) -> int:
+        return self._sum("num_completed")
+
+    @property
+    def num_problems(self) -> int:
+        return self._sum("num_problems")
+
+    @property
+    def num_failed_batches(self) -> int:
+        return sum(1 for s in self.batches if s is not None and s.failure is not None)
+
+    @property
+    def done(self) -> bool:
+        return all(s is not None and s.done for s in self.batches)
+
+    @property
+    def state(self) -> str:
+        if not self.done:
+            seen = {s.state for s in self.batches if s is not None}
+            return "IN_PROGRESS" if seen - {"PENDING", "QUEUED"} else "PENDING"
+        return "FAILED" if self.num_failed_batches == len(self.batches) else "COMPLETE"
+
+    @property
+    def progress(self) -> float | None:
+        requested = self.num_requested
+        return self.num_completed / requested if requested else None
+
+
+class BulkRun:
+    """Handle of a whole bulk-enhance run (kind ``bulk_run``)."""
+
+    kind = "bulk_run"
+    api = "data"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        run_id: str,
+        batches: Sequence[BulkEnhanceJob],
+        work_dir: Path,
+    ):
+        self._rt = runtime
+        self.id = run_id
+        self.batches = list(batches)
+        self.work_dir = work_dir
+        #: The merged JSONL, once the run is done and merged.
+        self.merged_path: Path | None = None
+        #: Size and sha256 of each file the last ``download`` wrote.
+        self.files: list[DownloadResult] = []
+        self._merge_lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<BulkRun {self.id} {len(self.batches)} batches {self.state}>"
+
+    @property
+    def token(self) -> str:
+        data = {
+            "v": TOKEN_VERSION,
+            "kind": self.kind,
+            "id": self.id,
+            "api": self.api,
+            "batches": [b.id for b in self.batches],
+            "work_dir": str(self.work_dir),
+        }
+        return json.dumps(data, separators=(",", ":"))
+
+    @property
+    def status(self) -> BulkRunStatus | None:
+        if all(b.status is None for b in self.batches):
+            return None
+        return BulkRunStatus(tuple(b.status for b in self.batches))
+
+    @property
+    def state(self) -> str | None:
+        status = self.status
+        return status.state if status is not None else None
+
+    @property
+    def done(self) -> bool:
+        return self.merged_path is not None
+
+    async def refresh(self) -> BulkRunStatus:
+        """Fetch every batch's status once."""
+        async with anyio.create_task_group() as tg:
+            for batch in self.batches:
+                if not batch.done:
+                    tg.start_soon(batch.refresh)
+        status = self.status
+        assert status is not None
+        return status
+
+    async def wait(self, timeout: float | None = None) -> BulkRunStatus:
+        """Wait for every batch, then fetch and merge their outputs.
+
+        Failed batches do not fail the run: their locations appear in ``results()`` with
+        failed per-source results. Only a run whose every batch failed raises ``JobFailed``.
+        """
+        budget = self._rt.config.poll.deadline if timeout is None else timeout
+        started = time.monotonic()
+        problem: list[SOVFixerError] = []
+
+        async def wait_batch(batch: BulkEnhanceJob) -> None:
+            try:
+                await batch.wait(budget)
+            except JobFailed:
+                pass
+            except SOVFixerError as exc:
+                problem.append(exc)
+                tg.cancel_scope.cancel()
+
+        if self.merged_path is None:
+            async with anyio.create_task_group() as tg:
+                for batch in self.batches:
+                    tg.start_soon(wait_batch, batch)
+            if problem:
+                first = problem[0]
+                if isinstance(first, JobTimeout):
+                    raise JobTimeout(
+                        self.kind, self.id, time.monotonic() - started, self.token, self.state
+                    )
+                first.add_note(f"bulk run {self.id}: resume it with client.resume(run.token)")
+                raise first
+            async with self._merge_lock:
+                if self.merged_path is None:
+                    await self._merge()
+        status = self.status
+        assert status is not None
+        if status.num_failed_batches == len(self.batches):
+            failure = self.batches[0].status.failure if self.batches[0].status else None
+            raise JobFailed(
+                self.kind,
+                self.id,
+                failure[0] if failure else None,
+                f"all {len(self.batches)} batches failed; first: "
+                + ((failure[1] or "no message") if failure else "no message"),
+                status,
+            )
+        return status
+
+    async def _merge(self) -> None:
+        """Download each batch's output into the work folder and merge them, off the loop."""
+        outputs_dir = self.work_dir / "outputs"
+        await anyio.Path(outputs_dir).mkdir(parents=True, exist_ok=True)
+        plan: list[tuple[Path | None, list[Path], str | None]] = []
+        for number, batch in enumerate(self.batches, start=1):
+            status = batch.status
+            assert status is not None
+            files: list[Path] = []
+            failure = status.failure
+            if failure is None:
+                for output in status.outputs:
+                    result = await downloads.download(
+                        self._rt.transport,
+                        output.url,
+                        outputs_dir,
+                        filename=output.filename,
+                        overwrite=True,
+                        job_id=batch.id,
+                        events=self._rt.events,
+                    )
+                    files.append(result.path)
+            message = None
+            if failure is not None:
+                message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
+            body = self.work_dir / _batch_name(number)
+            plan.append((body if body.exists() else None, files, message))
+        merged = self.work_dir / MERGED_NAME
+        await anyio.to_thread.run_sync(_merge_files, plan, merged)
+        self.merged_path = merged
+
+    async def results(self) -> AsyncIterator[tuple[str, dict[str, SourceResult]]]:
+        """``(location_id, {source: SourceResult})`` for every submitted location, from disk.
+
+        Waits for the run first. Lines are read in blocks in a worker thread, so memory stays
+        flat and the event loop free, whatever the run's size.
+        """
+        if self.merged_path is None:
+            await self.wait()
+        merged = self.merged_path
+        assert merged is not None
+        handle = await anyio.to_thread.run_sync(
+            lambda: open(merged, encoding="utf-8")  # noqa: SIM115
+        )
+        try:
+            while True:
+                lines = await anyio.to_thread.run_sync(handle.readlines, 1 << 20)
+                if not lines:
+                    return
+                for line in lines:
+                    item = json.loads(line)
+                    yield (
+                        item["id"],
+                        {
+                            source: SourceResult.from_dict(value)
+                            for source, value in item["results"].items()
+                        },
+                    )
+        finally:
+            handle.close()
+
+    async def download(self, dest: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Copy the merged JSONL (first), then each raw batch file, into directory ``dest``."""
+        if self.merged_path is None:
+            await self.wait()
+        assert self.merged_path is not None
+        folder = Path(dest)
+        await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+        sources = [(self.merged_path, f"bulk-{self.id}.jsonl")]
+        outputs_dir = self.work_dir / "outputs"
+        for batch in self.batches:
+            for output in batch.status.outputs if batch.status else []:
+                name = downloads.safe_filename(output.filename, fallback=f"output-{batch.id}")
+                if (outputs_dir / name).exists():
+                    sources.append((outputs_dir / name, name))
+        targets = [folder / name for _, name in sources]
+        if not overwrite:
+            for target in targets:
+                if target.exists():
+                    raise DestinationExistsError(str(target), job_id=self.id)
+        results = []
+        for (source, _), target in zip(sources, targets, strict=True):
+            size, digest = await anyio.to_thread.run_sync(_copy_with_hash, source, target)
+            results.append(DownloadResult(target, source.as_uri(), size, digest, 1, False))
+        self.files = results
+        return targets
+
+
+def _batch_name(number: int) -> str:
+    return f"batch-{number:05d}.json"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    os.replace(tmp, path)
+
+
+def _copy_with_hash(source: Path, target: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    tmp = target.with_name(target.name + ".part")
+    with open(source, "rb") as src, open(tmp, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(tmp, target)
+    return size, digest.hexdigest()
+
+
+def _merge_files(plan: list[tuple[Path | None, list[Path], str | None]], merged: Path) -> None:
+    """One line per submitted location: ``{"id": ..., "results": {source: {...}}}``."""
+    tmp = merged.with_name(merged.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for body_path, files, failure in plan:
+            found: dict[str, Any] = {}
+            for path in files:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+                if isinstance(data, dict):
+                    found.update(data)
+            if body_path is None:
+                for location_id, results in found.items():
+                    out.write(json.dumps({"id": location_id, "results": results}) + "\n")
+                continue
+            with open(body_path, encoding="utf-8") as f:
+                body = json.load(f)
+            default_sources = body.get("sources") or []
+            reason = failure or "the server returned no result for this location"
+            for location in body["locations"]:
+                location_id = location["id"]
+                results = found.get(location_id)
+                if not isinstance(results, dict):
+                    results = {
+                        source: {"is_success": False, "error_message": reason}
+                        for source in (location.get("sources") or default_sources)
+                    }
+                out.write(json.dumps({"id": location_id, "results": results}) + "\n")
+    os.replace(tmp, merged)
+
+
+def new_work_dir(runtime: Runtime, run_id: str) -> Path:
+    """A fresh folder for one run; removed when the client closes unless kept."""
+    root = runtime.work_root
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="sovfixer-bulk-"))
+        runtime.work_root = root
+        runtime.created_dirs.append(root)
+    path = root / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    runtime.created_dirs.append(path)
+    return path
+
+
+async def start_run(
+    runtime: Runtime,
+    locations: LocationsInput,
+    options: BulkOptions,
+    *,
+    batch_size: int,
+    concurrency: int,
+    known_sources: frozenset[str] | None = None,
+) -> BulkRun:
+    """Validate and batch every location on disk, then submit the batches."""
+    run_id = str(uuid.uuid4())
+    work_dir = new_work_dir(runtime, run_id)
+    try:
+        paths = await prepare_batches(locations, options, batch_size, work_dir, known_sources)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    return await submit_batches(runtime, run_id, paths, work_dir, concurrency)
+
+
+async def prepare_batches(
+    locations: LocationsInput,
+    options: BulkOptions,
+    batch_size: int,
+    work_dir: Path,
+    known_sources: frozenset[str] | None = None,
+) -> list[Path]:
+    """Validate every location and write one batch body per ``batch_size`` locations."""
+    if batch_size < 1:
+        raise InvalidInputError("must be >= 1", field="batch_size")
+    paths: list[Path] = []
+    pending: list[dict[str, Any]] = []
+
+    async def flush() -> None:
+        path = work_dir / _batch_name(len(paths) + 1)
+        await anyio.to_thread.run_sync(_write_json, path, options.body(list(pending)))
+        paths.append(path)
+        pending.clear()
+
+    index = 0
+    async for location in bulk_locations(locations):
+        own = location.get("sources")
+        if own is not None and known_sources is not None:
+            unknown = sorted(set(own) - known_sources)
+            if unknown:
+                raise InvalidInputError(
+                    f"unknown datasource code(s) {', '.join(unknown)}",
+                    field=f"locations[{index}].sources",
+                )
+        index += 1
+        pending.append(location)
+        if len(pending) >= batch_size:
+            await flush()
+    if pending:
+        await flush()
+    return paths
+
+
+async def submit_batches(
+    runtime: Runtime, run_id: str, paths: list[Path], work_dir: Path, concurrency: int
+) -> BulkRun:
+    """POST every prepared batch (at most ``concurrency`` at once) and return the run."""
+    ids: list[str | None] = [None] * len(paths)
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+    problem: list[BaseException] = []
+
+    async def submit(index: int, path: Path) -> None:
+        async with limiter:
+            try:
+                body = json.loads(await anyio.Path(path).read_bytes())
+                response = await runtime.transport.request(
+                    "POST",
+                    "data",
+                    "/api/v1/bulk_enhance",
+                    json=body,
+                    compress=True,
+                    safety=Safety.SUBMIT,
+                    what=f"bulk_enhance submission of batch {index + 1}/{len(paths)}",
+                )
+            except SOVFixerError as exc:
+                problem.append(exc)
+                tg.cancel_scope.cancel()
+                return
+            created = structure(response.json(), CreatedResponse)
+            ids[index] = created.id
+            if runtime.events.active:
+                runtime.events.emit(JobSubmitted("bulk_enhance", created.id))
+
+    async with anyio.create_task_group() as tg:
+        for index, path in enumerate(paths):
+            tg.start_soon(submit, index, path)
+    if problem:
+        submitted = [i for i in ids if i is not None]
+        exc = problem[0]
+        exc.add_note(
+            f"bulk run {run_id}: {len(submitted)} of {len(paths)} batches were submitted "
+            f"before this error: {', '.join(submitted) or 'none'}"
+        )
+        raise exc
+    batches = [BulkEnhanceJob(runtime, job_id) for job_id in ids if job_id is not None]
+    return BulkRun(runtime, run_id, batches, work_dir)
+
+
+def resume_run(runtime: Runtime, data: dict[str, Any]) -> BulkRun:
+    """Rebuild a run from its token; its work folder is reused when it still exists."""
+    batches = data.get("batches")
+    if (
+        not isinstance(batches, list)
+        or not batches
+        or not all(isinstance(b, str) and b for b in batches)
+    ):
+        raise InvalidInputError("bulk run token has no batch ids", field="token")
+    run_id = str(data["id"])
+    folder = data.get("work_dir")
+    work_dir = Path(folder) if isinstance(folder, str) and Path(folder).is_dir() else None
+    if work_dir is None:
+        work_dir = new_work_dir(runtime, run_id)
+    return BulkRun(runtime, run_id, [BulkEnhanceJob(runtime, b) for b in batches], work_dir)
+
+
+def remove_dirs(paths: list[Path]) -> None:
+    """Remove the work folders a client created (newest first), ignoring what is gone."""
+    for path in reversed(paths):
+        shutil.rmtree(path, ignore_errors=True)
