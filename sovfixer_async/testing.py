@@ -50,8 +50,6 @@ async def sovfixer_emulator_factory(anyio_backend: Any) -> AsyncIterator[Emulato
 
 
 @pytest.fixture
-async def sovfixer_emulator(
-    sovfixer_emulator_factory: EmulatorFactory,
-) -> AsyncIterator[RunningEmulator]:
+async def sovfixer_emulator(sovfixer_emulator_factory: EmulatorFactory) -> RunningEmulator:
     """A running emulator with fast settings (``job_seconds=0.2``) on 127.0.0.1."""
-    yield await sovfixer_emulator_factory()
+    return await sovfixer_emulator_factory()

@@ -25,7 +25,7 @@ JOB_CREATING = frozenset({"sov_create", "initiate_update", "get_or_create_output
 #: Route names of file downloads that ``truncate_rate`` applies to.
 DOWNLOADS = frozenset({"sov_output", "sov_input", "bulk_output"})
 #: Set on a download request that must be cut mid-body.
-TRUNCATE = "sovfixer_emulator_truncate"
+TRUNCATE: web.RequestKey[bool] = web.RequestKey("sovfixer_emulator_truncate", bool)
 
 RATES = ("fault_rate", "reset_rate", "truncate_rate", "ambiguous_rate")
 

@@ -177,7 +177,9 @@ def _from_multidict(md: MultiDictProxy[Any]) -> Body:
     body = Body()
     for key, value in md.items():
         if isinstance(value, web.FileField):
-            body.files.append(Upload(key, value.filename or "upload", value.file.read()))
+            # aiohttp clients percent-encode multipart filenames; requests sends them raw.
+            filename = urllib.parse.unquote(value.filename or "upload")
+            body.files.append(Upload(key, filename, value.file.read()))
         else:
             body.fields.setdefault(key, []).append(value)
     return body

@@ -21,7 +21,7 @@ FAULT_KINDS = ("fault", "reset", "truncate", "ambiguous")
 LOG_SIZE = 2000
 
 #: Set on a request whose connection the emulator dropped on purpose (no status to count).
-DROPPED = "sovfixer_emulator_dropped"
+DROPPED: web.RequestKey[bool] = web.RequestKey("sovfixer_emulator_dropped", bool)
 
 
 def is_api(request: web.BaseRequest) -> bool:

@@ -24,6 +24,13 @@ class Api:
     http: aiohttp.ClientSession
     base: str
 
+    @staticmethod
+    def csv_form(data: bytes, name: str = "locations.csv") -> aiohttp.FormData:
+        """A multipart body with one CSV ``file`` part, as add_locations wants."""
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=name, content_type="text/csv")
+        return form
+
     def url(self, path: str) -> str:
         return path if path.startswith("http") else self.base + path
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.anyio
 
 SOVID = "s-no-ping-hggcsk"
 CORRECTIONS = b"sheet_name,sheet_row_number,bldg_name\nSheet1,2,Normal House\n"
-
-
-def csv_form(data: bytes, name: str = "corrections.csv") -> aiohttp.FormData:
-    form = aiohttp.FormData()
-    form.add_field("file", data, filename=name, content_type="text/csv")
-    return form
 
 
 async def test_docs_update_workflow(api: Any) -> None:
@@ -41,12 +34,12 @@ async def test_docs_update_workflow(api: Any) -> None:
 
     # Step 2: two batches.
     first = await api.post(
-        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=csv_form(CORRECTIONS)
+        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=api.csv_form(CORRECTIONS)
     )
     assert "message" in first
     second = b"item_key,limits__building_limit,roof_note\ni-s-no-ping-hggcsk!Sheet1!3,123456,new\n"
     await api.post(
-        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=csv_form(second)
+        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=api.csv_form(second)
     )
 
     # Step 3: start with extra_data.
@@ -62,7 +55,8 @@ async def test_docs_update_workflow(api: Any) -> None:
     assert request["status"] == "COMPLETE"
     assert request["sudid"] == sudid
     assert request["record_type"] == "API"
-    assert request["completed_at"].endswith("Z") and len(request["completed_at"]) == 24
+    assert request["completed_at"].endswith("Z")
+    assert len(request["completed_at"]) == 24
     result = final["result"]
     assert result["status"] == "SUCCESS"
     [output] = result["outputs"]
@@ -114,18 +108,18 @@ async def test_update_errors(api: Any) -> None:
     err = await api.post(
         f"/api/v1/sov/update/{sudid}/add_locations",
         status=400,
-        data=csv_form(b"bldg_name\nNo Key\n"),
+        data=api.csv_form(b"bldg_name\nNo Key\n"),
     )
     assert "file" in err["errors"]
     await api.post(
         f"/api/v1/sov/update/{sudid}/add_locations",
         status=400,
-        data=csv_form(b"sheet_name,sheet_row_number,bldg_name\nSheet1,,x\n"),
+        data=api.csv_form(b"sheet_name,sheet_row_number,bldg_name\nSheet1,,x\n"),
     )
     await api.post(f"/api/v1/sov/update/{sudid}/add_locations", status=400, data={"x": "1"})
 
     await api.post(
-        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=csv_form(CORRECTIONS)
+        f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=api.csv_form(CORRECTIONS)
     )
     # A disallowed format names the allowed ones.
     err = await api.post(
@@ -140,7 +134,7 @@ async def test_update_errors(api: Any) -> None:
     await api.post(f"/api/v1/sov/update/{sudid}/start", status=409, json={})
     # Locations cannot be added once started.
     await api.post(
-        f"/api/v1/sov/update/{sudid}/add_locations", status=400, data=csv_form(CORRECTIONS)
+        f"/api/v1/sov/update/{sudid}/add_locations", status=400, data=api.csv_form(CORRECTIONS)
     )
     final = await api.poll(f"/api/v1/sov/update/{sudid}")
     assert final["result"]["outputs"][0]["filename"] == f"{sudid}.json"
@@ -150,13 +144,14 @@ async def test_update_errors(api: Any) -> None:
 async def test_failed_update_names_the_row(api: Any) -> None:
     sudid = (await api.post(f"/api/v1/sov/{SOVID}/initiate_update"))["id"]
     rows = b"sheet_name,sheet_row_number,bldg_name\nSheet1,2,Fine\nSheet1,999,Ghost\n"
-    await api.post(f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=csv_form(rows))
+    await api.post(f"/api/v1/sov/update/{sudid}/add_locations", status=200, data=api.csv_form(rows))
     await api.post(f"/api/v1/sov/update/{sudid}/start", json={"extra_data": {}})
     final = await api.poll(f"/api/v1/sov/update/{sudid}")
     assert final["request"]["status"] == "FAILED"
     result = final["result"]
     assert result["status"] == "FAILED_TO_PARSE"
-    assert "line 3" in result["message"] and "999" in result["message"]
+    assert "line 3" in result["message"]
+    assert "999" in result["message"]
     assert "outputs" not in result
     # A failed SUD is not in the history and its revision cannot be named.
     page = await api.get("/api/v1/sov/history")
@@ -177,7 +172,7 @@ async def test_revisions_are_never_reused_and_latest_is_latest_completed(api: An
     second = (await api.post(f"/api/v1/sov/{SOVID}/initiate_update"))["id"]
     assert (first, second) == (f"{SOVID}-r001", f"{SOVID}-r002")
     await api.post(
-        f"/api/v1/sov/update/{second}/add_locations", status=200, data=csv_form(CORRECTIONS)
+        f"/api/v1/sov/update/{second}/add_locations", status=200, data=api.csv_form(CORRECTIONS)
     )
     # r001 is still open: naming it is a 400, and -1 still means revision 0.
     await api.post(
