@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from sovfixer_async.emulator import control, data, extraction, jobs
 from sovfixer_async.emulator.callbacks import CALLBACKS, CallbackScheduler, callbacks_context
@@ -55,6 +56,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return bad_request(exc)
     except NotFound as exc:
         return error_response(404, exc.message)
+    except RequestPayloadError as exc:  # e.g. a body that claims gzip but is not
+        return error_response(400, f"The request body could not be read: {exc}")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -63,6 +66,9 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
             text = f"No route for {request.method} {request.path}."
         allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return error_response(exc.status, str(text), headers=allow)
+    except Exception as exc:  # an emulator bug: still answer JSON, and say so in the log
+        logger.exception("emulator error on %s %s", request.method, request.path)
+        return error_response(500, f"Emulator error: {type(exc).__name__}: {exc}")
 
 
 def create_app(settings: EmulatorSettings | None = None) -> web.Application:

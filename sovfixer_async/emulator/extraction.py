@@ -320,7 +320,7 @@ async def sov_output(request: web.Request) -> web.StreamResponse:
     if found is None:
         return not_found("Output file", f"{ident}/{filename}")
     revision, fmt = found
-    blob = jobs.blob_for(state, revision, fmt)
+    blob = await jobs.blob_for(state, revision, fmt)
     return await serve_blob(request, blob, filename, ranges=not state.settings.no_range)
 
 

@@ -7,6 +7,7 @@ callback scheduler calls it when a callback falls due, so nothing needs a timer 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import heapq
 import io
@@ -240,20 +241,40 @@ def _generate(
     return made
 
 
-def blob_for(state: EmulatorState, revision: Revision, output_format: str) -> Blob:
-    """The bytes of one output, rendered once per (SOV, revision, format) and then cached."""
+#: Outputs padded beyond this many bytes are rendered in a worker thread, off the loop.
+RENDER_IN_THREAD_BYTES = 4 * 1024 * 1024
+
+
+def _render(state: EmulatorState, revision: Revision, output_format: str) -> Blob:
+    sov = state.sovs[revision.sovid]
+    filename = revision.files[output_format]
+    data = outputs.render_output(
+        revision_document(sov, revision),
+        output_format,
+        filename.rsplit(".", 1)[-1],
+        pad_to=state.settings.output_bytes,
+    )
+    return Blob.of(data, filename)
+
+
+async def blob_for(state: EmulatorState, revision: Revision, output_format: str) -> Blob:
+    """The bytes of one output, rendered once per (SOV, revision, format) and then cached.
+
+    Large padded outputs are rendered (and hashed) in a thread so the loop stays responsive;
+    a lock per output keeps concurrent first downloads from rendering it twice.
+    """
     blob = revision.blobs.get(output_format)
-    if blob is None:
-        sov = state.sovs[revision.sovid]
-        filename = revision.files[output_format]
-        ext = filename.rsplit(".", 1)[-1]
-        data = outputs.render_output(
-            revision_document(sov, revision),
-            output_format,
-            ext,
-            pad_to=state.settings.output_bytes,
-        )
-        blob = revision.blobs[output_format] = Blob.of(data, filename)
+    if blob is not None:
+        return blob
+    lock = state.render_locks.setdefault((revision.path_id, output_format), asyncio.Lock())
+    async with lock:
+        blob = revision.blobs.get(output_format)
+        if blob is None:
+            if state.settings.output_bytes >= RENDER_IN_THREAD_BYTES:
+                blob = await asyncio.to_thread(_render, state, revision, output_format)
+            else:
+                blob = _render(state, revision, output_format)
+            revision.blobs[output_format] = blob
     return blob
 
 

@@ -15,6 +15,7 @@ from attrs import define
 
 from sovfixer_async.emulator.app import create_app
 from sovfixer_async.emulator.faults import FAULTS
+from sovfixer_async.emulator.protocol import BadRequest
 from sovfixer_async.emulator.settings import EmulatorSettings, build_parser, settings_from_args
 from sovfixer_async.emulator.state import STATE, EmulatorState
 from sovfixer_async.emulator.stats import STATS
@@ -40,9 +41,15 @@ class RunningEmulator:
         self.app[STATS].reset()
 
     def set_faults(self, **knobs: float) -> dict[str, float]:
-        """Merge fault knobs (fault_rate, reset_rate, truncate_rate, ambiguous_rate, latency_ms)."""
+        """Merge fault knobs (fault_rate, reset_rate, truncate_rate, ambiguous_rate, latency_ms).
+
+        Raises ValueError for an unknown knob or a value out of range; returns all knobs.
+        """
         faults = self.app[FAULTS].knobs
-        faults.merge(knobs)
+        try:
+            faults.merge(knobs)
+        except BadRequest as exc:
+            raise ValueError(exc.message) from None
         return faults.as_dict()
 
     def requests(self) -> list[dict[str, Any]]:
@@ -86,14 +93,19 @@ async def serve(settings: EmulatorSettings) -> None:
     """Serve until SIGINT/SIGTERM, printing the base URL once ready."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # e.g. Windows: KeyboardInterrupt instead
+            pass
     try:
         async with _serving(settings) as emulator:
             print(emulator.url, flush=True)
             await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in handled:
             loop.remove_signal_handler(sig)
 
 
@@ -107,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        return 0
     except OSError as exc:
         print(f"emulator: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ in end-time order, lazily, whenever a request (or the callback scheduler) looks.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 import itertools
@@ -262,6 +263,8 @@ class EmulatorState:
     history: list[HistoryRecord] = field(factory=list)
     history_index: dict[str, int] = field(factory=dict)
     usage: list[UsageEvent] = field(factory=list)
+    #: One lock per output being rendered for the first time.
+    render_locks: dict[tuple[str, str], asyncio.Lock] = field(factory=dict)
     #: Heap of (end time, sequence, job) not yet finished.
     due: list[tuple[float, int, Job]] = field(factory=list)
     _seq: itertools.count[int] = field(factory=itertools.count)

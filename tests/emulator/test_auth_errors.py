@@ -120,3 +120,16 @@ async def test_misc_paths(api: Any) -> None:
     async with api.http.get(final["result"]["outputs"][0]["url"]) as r:
         document = await r.json(content_type=None)
     assert [b["bldg_name"] for b in document["buildings"]] == ["First", "Second"]
+
+
+async def test_undecodable_gzip_body_is_400(api: Any) -> None:
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    body = await api.post("/api/v1/bulk_enhance", status=400, data=b"not gzip", headers=headers)
+    assert "could not be read" in body["detail"]
+
+
+async def test_set_faults_refuses_bad_knobs(sovfixer_emulator: Any) -> None:
+    with pytest.raises(ValueError, match="fault_rate"):
+        sovfixer_emulator.set_faults(fault_rate=1.5)
+    with pytest.raises(ValueError, match="nope"):
+        sovfixer_emulator.set_faults(nope=1.0)
