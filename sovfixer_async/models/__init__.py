@@ -3,6 +3,9 @@
 Responses are tolerant (unknown keys and enum values never raise); requests are strict
 (every problem is an InvalidInputError naming its field). Models import nothing from
 the rest of the package except :mod:`sovfixer_async.errors`.
+
+The cattrs converter itself is ``sovfixer_async.models.converter.converter`` (not
+re-exported here, so the name ``converter`` keeps meaning the submodule).
 """
 
 from sovfixer_async.models.common import (
@@ -12,7 +15,7 @@ from sovfixer_async.models.common import (
     Output,
     ResponseShapeError,
 )
-from sovfixer_async.models.converter import converter, structure, unstructure
+from sovfixer_async.models.converter import structure, unstructure
 from sovfixer_async.models.data import (
     BulkEnhanceStatus,
     BulkRequestInfo,
@@ -127,7 +130,6 @@ __all__ = [
     "UsageBucket",
     "UsageResponse",
     "ZoneTerm",
-    "converter",
     "require_nonempty_str",
     "require_str_list",
     "structure",

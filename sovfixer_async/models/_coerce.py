@@ -6,7 +6,6 @@ case (the value already has the right type) is one ``type(...) is`` check. The u
 second parameter lets each be registered as a cattrs structure hook as is.
 """
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -132,9 +131,10 @@ def to_datetime(value: Any, _type: Any = None) -> datetime:
     elif isinstance(value, datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"expected a timestamp, got {value!r}")
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"expected a timestamp, got {show(value)}") from None
     else:
         raise TypeError(f"expected an ISO-8601 timestamp, got {_kind(value)} {show(value)}")
     if parsed.tzinfo is None:
