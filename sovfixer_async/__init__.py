@@ -1,5 +1,92 @@
-"""asyncio SDK for the SOVFixer (Ping.Extraction) and Ping.Data APIs."""
+"""asyncio SDK for the SOVFixer (Ping.Extraction) and Ping.Data APIs.
+
+``async with Client() as client:`` runs any number of SOV update jobs, output requests,
+parse jobs and bulk-enhance runs at once over one bounded connection pool.
+"""
 
 from sovfixer_async._version import __version__
+from sovfixer_async.bulk import BulkRun, BulkRunStatus
+from sovfixer_async.client import Client
+from sovfixer_async.config import ClientConfig, PollPolicy, RetryPolicy
+from sovfixer_async.downloads import DownloadResult
+from sovfixer_async.errors import (
+    AmbiguousSubmissionError,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    DestinationExistsError,
+    DownloadError,
+    DownloadIntegrityError,
+    InvalidInputError,
+    JobFailed,
+    JobTimeout,
+    MissingTokenError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    SOVFixerError,
+    TransportError,
+    ValidationError,
+)
+from sovfixer_async.events import (
+    DownloadFinished,
+    DownloadProgress,
+    Event,
+    JobCompleted,
+    JobFailedEvent,
+    JobProgress,
+    JobStatusChanged,
+    JobSubmitted,
+)
+from sovfixer_async.jobs import (
+    BulkEnhanceJob,
+    JobHandle,
+    OutputJob,
+    ParseJob,
+    UpdateJob,
+    as_completed,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "APIError",
+    "AmbiguousSubmissionError",
+    "AuthenticationError",
+    "BulkEnhanceJob",
+    "BulkRun",
+    "BulkRunStatus",
+    "Client",
+    "ClientConfig",
+    "ConfigurationError",
+    "ConflictError",
+    "DestinationExistsError",
+    "DownloadError",
+    "DownloadFinished",
+    "DownloadIntegrityError",
+    "DownloadProgress",
+    "DownloadResult",
+    "Event",
+    "InvalidInputError",
+    "JobCompleted",
+    "JobFailed",
+    "JobFailedEvent",
+    "JobHandle",
+    "JobProgress",
+    "JobStatusChanged",
+    "JobSubmitted",
+    "JobTimeout",
+    "MissingTokenError",
+    "NotFoundError",
+    "OutputJob",
+    "ParseJob",
+    "PollPolicy",
+    "RateLimitedError",
+    "RetryPolicy",
+    "SOVFixerError",
+    "ServerError",
+    "TransportError",
+    "UpdateJob",
+    "ValidationError",
+    "__version__",
+    "as_completed",
+]

@@ -450,6 +450,7 @@ class Client:
                 **fields,
             },
             0,
+            prefix="location",
         )
         location.pop("id")
         params: dict[str, Any] = {
