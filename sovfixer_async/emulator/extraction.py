@@ -513,7 +513,7 @@ async def add_building(request: web.Request) -> web.Response:
     if sov.latest() is None:
         raise BadRequest(f"SOV {sov.id} has not been parsed successfully (yet).", "sovid")
     building = jobs.add_building(sov, data)
-    return created({"message": "OK", "item_key": building["item_key"]})
+    return web.json_response({"message": "OK", "item_key": building["item_key"]})
 
 
 @routes.get("/api/v1/building/{item_key}", name="building")

@@ -29,10 +29,6 @@ class Phase:
     #: Index of ``status`` within the job's phases.
     index: int
 
-    @property
-    def pct_complete(self) -> int:
-        return min(99, int(self.fraction * 100))
-
 
 def phase_at(phases: tuple[str, ...], started: float, ends: float, now: float) -> Phase:
     """The running phase at ``now`` (callers handle ``now >= ends`` as terminal)."""

@@ -95,7 +95,9 @@ async def test_misc_paths(api: Any) -> None:
     info = await api.get("/api/v1/serverinfo")
     assert info["server"]
     added = await api.post(
-        "/api/v1/sov/s-no-ping-hggcsk/add_building", json={"building_data": {"bldg_name": "Annex"}}
+        "/api/v1/sov/s-no-ping-hggcsk/add_building",
+        status=200,
+        json={"building_data": {"bldg_name": "Annex"}},
     )
     building = await api.get(f"/api/v1/building/{added['item_key']}")
     assert building["bldg_name"] == "Annex"
