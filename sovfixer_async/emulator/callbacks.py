@@ -113,6 +113,10 @@ class CallbackScheduler:
     def _dispatch(self, item: Job | Delivery) -> None:
         if isinstance(item, Job):
             now = jobs.advance(self.state)
+            if not item.finished:  # held past its end time (bulk results still computing)
+                assert item.ends is not None
+                self._push(item.ends, item)
+                return
             assert item.callback_url is not None
             item = Delivery(
                 url=item.callback_url,

@@ -182,8 +182,8 @@ async def history_item(request: web.Request) -> web.Response:
     return web.json_response(views.history_item(state, state.history[index], origin_of(request)))
 
 
-ACTIVITY_STATUSES = frozenset(views.STATUS_LETTERS.values())
-ORIGINS = frozenset({"api", "email"})
+ACTIVITY_STATUSES = frozenset(catalog.ACTIVITY_STATUSES)
+ORIGINS = frozenset(catalog.ORIGINS)
 
 
 @routes.get("/api/v1/sov/activity", name="activity")

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
+from attrs import define
+
 from sovfixer_async.emulator import enrich, outputs
 from sovfixer_async.emulator.lifecycle import (
     BULK_PHASES,
@@ -66,6 +68,8 @@ def advance(state: EmulatorState) -> float:
 
 
 def _finish(state: EmulatorState, job: Job) -> None:
+    if isinstance(job, BulkJob) and not _bulk_ready(state, job):
+        return
     job.finished = True
     if isinstance(job, ParseJob):
         _finish_parse(state, job)
@@ -100,7 +104,7 @@ def seed(state: EmulatorState) -> Sov:
         pending_buildings=buildings,
         result_message="Success.",
     )
-    job.started = job.ends = now
+    job.started = job.ends = job.planned_end = now
     sov = Sov(
         id=SEED_SOVID,
         source_filename=SEED_SOURCE_FILENAME,
@@ -514,7 +518,7 @@ def request_output(
     )
     if cached and not overwrite:
         job.id = "immediately-done-" + job.id
-        job.started = job.ends = now
+        job.started = job.ends = job.planned_end = now
         job.finished = True
     else:
         state.schedule(job, now)
@@ -531,6 +535,51 @@ def _finish_output(state: EmulatorState, job: OutputJob) -> None:
 # --- bulk enhance ------------------------------------------------------------------------
 
 
+#: Bulk jobs with more (location, source) results than this are computed in a worker thread.
+BULK_IN_THREAD_RESULTS = 2000
+#: How long a bulk job whose results are not ready yet is held before it is looked at again.
+BULK_HOLD_SECONDS = 0.05
+
+
+@define(frozen=True)
+class BulkOutcome:
+    """What a bulk job produces: its data file and the figures of its status body."""
+
+    output: Blob
+    num_problems: int
+    source_stats: list[dict[str, object]]
+
+
+def compute_bulk(
+    locations: Sequence[JSONDict],
+    sources: Sequence[str],
+    filename: str,
+    *,
+    include_raw: bool,
+    problem_rate: float,
+    seed: int,
+) -> BulkOutcome:
+    """Enrich every location with each of its sources (pure: safe in a worker thread)."""
+    results = {
+        str(location["id"]): {
+            source: enrich.enrich_location(
+                location,
+                source,
+                include_raw=include_raw,
+                problem_rate=problem_rate,
+                seed=seed,
+            )
+            for source in location.get("sources") or sources
+        }
+        for location in locations
+    }
+    return BulkOutcome(
+        output=Blob.of(json.dumps(results).encode(), filename),
+        num_problems=enrich.count_problems(results),
+        source_stats=enrich.source_statistics(results),
+    )
+
+
 def create_bulk(
     state: EmulatorState,
     *,
@@ -540,7 +589,7 @@ def create_bulk(
     origin: str,
     callback_url: str | None,
 ) -> BulkJob:
-    """Accept a validated batch; results are computed once, when the job ends."""
+    """Accept a validated batch; a large one starts computing at once in a worker thread."""
     now = state.clock()
     job = BulkJob(
         id=state.new_uuid(),
@@ -558,31 +607,43 @@ def create_bulk(
         for source in location.get("sources") or sources:
             counts[source] = counts.get(source, 0) + 1
     state.usage.extend(UsageEvent(now, source, n) for source, n in counts.items())
+    if sum(counts.values()) > BULK_IN_THREAD_RESULTS:
+        job.pending = asyncio.ensure_future(asyncio.to_thread(_compute_for, state, job))
     state.bulk_jobs[job.id] = job
     state.schedule(job, now)
     return job
 
 
+def _compute_for(state: EmulatorState, job: BulkJob) -> BulkOutcome:
+    return compute_bulk(
+        job.locations,
+        job.sources,
+        job.filename,
+        include_raw=job.include_raw,
+        problem_rate=state.settings.problem_rate,
+        seed=state.settings.seed or 0,
+    )
+
+
+def _bulk_ready(state: EmulatorState, job: BulkJob) -> bool:
+    """False (and the job held a little longer) while its worker thread is still busy."""
+    if job.pending is None or job.pending.done():
+        return True
+    state.schedule_end(job, state.clock() + BULK_HOLD_SECONDS)
+    return False
+
+
 def _finish_bulk(state: EmulatorState, job: BulkJob) -> None:
-    settings = state.settings
-    results: dict[str, dict[str, dict[str, object]]] = {}
-    problems = 0
-    for location in job.locations:
-        per_source: dict[str, dict[str, object]] = {}
-        for source in location.get("sources") or job.sources:
-            per_source[source] = enrich.enrich_location(
-                location,
-                source,
-                include_raw=job.include_raw,
-                problem_rate=settings.problem_rate,
-                seed=settings.seed or 0,
-            )
-        results[str(location["id"])] = per_source
-        if any(not r.get("is_success") for r in per_source.values()):
-            problems += 1
-    job.num_problems = problems
-    job.source_stats = enrich.source_statistics(results)
-    job.output = Blob.of(json.dumps(results).encode(), job.filename)
+    try:
+        outcome = job.pending.result() if job.pending is not None else _compute_for(state, job)
+    except Exception:
+        logger.exception("bulk enhance job %s failed", job.id)
+        job.failed = True
+    else:
+        job.output = outcome.output
+        job.num_problems = outcome.num_problems
+        job.source_stats = outcome.source_stats
+    job.pending = None
     job.locations = []
 
 
@@ -642,7 +703,7 @@ def create_submission(
     sovid = state.new_sovid()
     source = scrub_filename(filename or f"{sovid}.csv")
     job = ParseJob(id=sovid, created=now, origin=origin, phases=PARSE_PHASES, sovid=sovid)
-    job.started = job.ends = now
+    job.started = job.ends = job.planned_end = now
     job.finished = True
     job.result_message = "Success."
     sov = Sov(

@@ -95,6 +95,8 @@ class Job:
     phases: tuple[str, ...]
     started: float | None = None
     ends: float | None = None
+    #: ``started + job_seconds``: the phases are laid out up to here even if the job is held.
+    planned_end: float | None = None
     callback_url: str | None = None
     finished: bool = False
     failed: bool = False
@@ -184,6 +186,8 @@ class BulkJob(Job):
     num_problems: int = 0
     source_stats: list[JSONDict] = field(factory=list)
     output: Blob | None = None
+    #: The worker-thread computation of a large job's results, while it runs.
+    pending: asyncio.Future[Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -314,8 +318,13 @@ class EmulatorState:
     def schedule(self, job: Job, started: float) -> None:
         """Start ``job``'s clock at ``started``; it finishes ``job_seconds`` later."""
         job.started = started
-        job.ends = started + self.settings.job_seconds
-        heapq.heappush(self.due, (job.ends, next(self._seq), job))
+        job.planned_end = started + self.settings.job_seconds
+        self.schedule_end(job, job.planned_end)
+
+    def schedule_end(self, job: Job, ends: float) -> None:
+        """(Re)set when ``job`` finishes."""
+        job.ends = ends
+        heapq.heappush(self.due, (ends, next(self._seq), job))
 
     # --- lookups -------------------------------------------------------------------------
 

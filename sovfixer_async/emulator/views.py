@@ -35,9 +35,9 @@ STATUS_LETTERS = {
 
 def _running(job: Job, now: float) -> Phase | None:
     """The phase of a started, unfinished job; None when finished (or not started)."""
-    if job.finished or job.started is None or job.ends is None:
+    if job.finished or job.started is None or job.planned_end is None:
         return None
-    return phase_at(job.phases, job.started, job.ends, now)
+    return phase_at(job.phases, job.started, job.planned_end, now)
 
 
 def job_status(job: Job, now: float) -> str:
@@ -50,9 +50,9 @@ def job_status(job: Job, now: float) -> str:
 
 def _work_started(job: Job) -> float | None:
     """When ``job`` left its waiting phases (the start of IN_PROGRESS)."""
-    if job.started is None or job.ends is None:
+    if job.started is None or job.planned_end is None:
         return None
-    return phase_start(job.phases, "IN_PROGRESS", job.started, job.ends)
+    return phase_start(job.phases, "IN_PROGRESS", job.started, job.planned_end)
 
 
 def _progress(job: Job, now: float) -> float:
@@ -60,9 +60,9 @@ def _progress(job: Job, now: float) -> float:
     if job.finished:
         return 1.0
     begin = _work_started(job)
-    if begin is None or job.ends is None or now <= begin:
+    if begin is None or job.planned_end is None or now <= begin:
         return 0.0
-    return min((now - begin) / max(job.ends - begin, 1e-9), 0.99)
+    return min((now - begin) / max(job.planned_end - begin, 1e-9), 0.99)
 
 
 def _seen_at(job: Job, now: float) -> float | None:

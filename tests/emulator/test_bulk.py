@@ -191,3 +191,18 @@ async def test_usage(api: Any) -> None:
     )
     assert "org_short_name" in err["errors"]
     await api.get("/api/v1/usage", status=400, params={"start": "yesterday"})
+
+
+async def test_large_job_is_held_until_its_results_exist(
+    sovfixer_emulator_factory: Any, make_api: Any
+) -> None:
+    # job_seconds=0: the job is due at once, but 3,000 results are computed in a thread first.
+    api = make_api(await sovfixer_emulator_factory(job_seconds=0.0))
+    locations = [{"id": f"L{i}", "address": f"{i} elm st"} for i in range(3000)]
+    job = await api.post("/api/v1/bulk_enhance", json={"locations": locations, "sources": ["GG"]})
+    final = await api.poll(f"/api/v1/bulk_enhance/{job['id']}")
+    assert set(final["_seen"]) <= {"PENDING", "QUEUED", "IN_PROGRESS", "COMPLETE"}
+    assert final["request"]["num_completed"] == 3000
+    assert final["result"]["sources"][0]["num_fetched"] == 3000
+    async with api.http.get(final["result"]["outputs"][0]["url"]) as r:
+        assert len(json.loads(await r.read())) == 3000
