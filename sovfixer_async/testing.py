@@ -1,7 +1,8 @@
 """pytest plugin of sovfixer_async: fixtures that run the local emulator in the test's loop.
 
 Registered as the ``sovfixer_async`` pytest11 entry point, so any project that installs
-sovfixer-async gets these fixtures (they need anyio's pytest plugin and an asyncio backend)::
+sovfixer-async gets these fixtures. They need anyio's pytest plugin on the asyncio backend
+(define ``anyio_backend`` returning ``"asyncio"``; aiohttp does not run on trio)::
 
     pytestmark = pytest.mark.anyio
 
@@ -11,7 +12,7 @@ sovfixer-async gets these fixtures (they need anyio's pytest plugin and an async
     async def test_faults(sovfixer_emulator_factory):
         emu = await sovfixer_emulator_factory(fault_rate=0.2, seed=1)
 
-Importing this module imports nothing but pytest: the emulator is loaded when a fixture runs.
+This module imports only pytest at import time; the emulator loads when a fixture first runs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ async def sovfixer_emulator_factory(anyio_backend: Any) -> AsyncIterator[Emulato
     Keyword arguments are :class:`~sovfixer_async.emulator.EmulatorSettings` fields laid over
     the fast defaults; every emulator started is stopped when the test ends.
     """
+    backend = anyio_backend[0] if isinstance(anyio_backend, tuple) else anyio_backend
+    if backend != "asyncio":
+        pytest.fail(f"the sovfixer emulator runs on aiohttp, which needs asyncio, not {backend!r}")
     from sovfixer_async.emulator import EmulatorSettings, run_emulator
 
     async with AsyncExitStack() as stack:

@@ -80,7 +80,7 @@ def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], l
         "include_raw": parse_bool(doc.get("include_raw_response", False), "include_raw_response"),
         "callback_url": doc.get("callback_url") or None,
     }
-    parse_bool(doc.get("check_cache", True), "check_cache")
+    parse_bool(doc.get("check_cache", True), "check_cache")  # type-checked, no cache here
     timeout = doc.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
         raise BadRequest("timeout must be a number of seconds.", "timeout")
@@ -166,7 +166,7 @@ async def enhance(request: web.Request) -> web.Response:
             "address",
         )
     include_raw = query.get_bool("include_raw_response", False)
-    query.get_bool("check_cache", True)
+    query.get_bool("check_cache", True)  # type-checked, no cache here
     data = jobs.enhance_one(state, location, sources, include_raw=include_raw)
     return web.json_response({"id": state.new_uuid(), "location_data": data})
 

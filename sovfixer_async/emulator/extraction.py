@@ -116,6 +116,7 @@ async def create_sov(request: web.Request) -> web.Response:
         raise BadRequest(f"Unknown document_type {document_type!r}.", "document_type")
     formats = check_formats(state, body.get_list("output_formats") or ["JSON"], "output_formats")
     integrations = check_sources(body.get_list("integrations") or [], "integrations")
+    # Accepted and type-checked, without effect in the emulator.
     body.get_bool("allow_ping_data_api", True)
     body.get_bool("skip_prior_update_reuse", False)
     jobs.advance(state)
@@ -397,7 +398,7 @@ async def update_start(request: web.Request) -> web.Response:
     if job.started is not None:
         return error_response(409, f"Update {job.id} has already been started.")
     extra_data = body.get_object("extra_data") or {}
-    for name in ("policy_terms", "metadata"):
+    for name in ("policy_terms", "metadata"):  # accepted and type-checked, without effect
         body.get_object(name)
     formats = check_formats(state, body.get_list("output_formats") or ["JSON"], "output_formats")
     integrations = check_sources(body.get_list("integrations") or [], "integrations")
