@@ -1,0 +1,406 @@
+"""The job commands: update, output, parse, enhance, formats, status, resume.
+
+Each is ``async def command(ctx, args) -> exit status`` built on the public API only.
+Errors are raised (the runner turns them into one line and an exit status); a job that
+fails is reported by the progress events and gives exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from sovfixer_async import (
+    BulkRun,
+    InvalidInputError,
+    JobFailed,
+    JobHandle,
+    as_completed,
+)
+from sovfixer_async.cli.context import Context
+from sovfixer_async.cli.parser import UsageError
+from sovfixer_async.cli.progress import human_bytes
+
+# -- update CSVs -------------------------------------------------------------------------
+
+
+def read_update_csvs(paths: list[str]) -> tuple[list[dict[str, str]], list[tuple[str, int]]]:
+    """Rows of every corrections CSV, in order, and where each row came from (file, line).
+
+    Several files make one update, as the official SDK's several ``add_locations`` calls.
+    """
+    rows: list[dict[str, str]] = []
+    origins: list[tuple[str, int]] = []
+    for name in paths:
+        path = Path(name)
+        if not path.is_file():
+            raise InvalidInputError(f"file not found: {name}", field="CSV")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV", field=name
+            ) from None
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            if not any(header):
+                raise InvalidInputError("no header row", field=name)
+            if "" in header or len(set(header)) != len(header):
+                raise InvalidInputError(
+                    f"the header has blank or repeated column names: {', '.join(header)}",
+                    field=name,
+                )
+            count = 0
+            for values in reader:
+                if not any(v.strip() for v in values):
+                    continue
+                if len(values) > len(header):
+                    raise InvalidInputError(
+                        f"{len(values)} fields but the header has {len(header)}",
+                        field=f"{name} line {reader.line_num}",
+                    )
+                rows.append(dict(zip(header, values, strict=False)))
+                origins.append((name, reader.line_num))
+                count += 1
+        except csv.Error as exc:
+            raise InvalidInputError(
+                f"malformed CSV: {exc}", field=f"{name} line {reader.line_num}"
+            ) from None
+        if not count:
+            raise InvalidInputError("no rows below the header", field=name)
+    return rows, origins
+
+
+_ROW_FIELD = re.compile(r"^locations\[(\d+)\](.*)$")
+
+
+def located(exc: InvalidInputError, origins: list[tuple[str, int]]) -> InvalidInputError:
+    """The SDK's ``locations[i].col`` error, renamed to the file and line of row ``i``."""
+    match = _ROW_FIELD.match(exc.field or "")
+    if match is None or int(match.group(1)) >= len(origins):
+        return exc
+    name, line = origins[int(match.group(1))]
+    text = str(exc)
+    prefix = f"{exc.field}: "
+    message = text[len(prefix) :] if text.startswith(prefix) else text
+    return InvalidInputError(message, field=f"{name} line {line}{match.group(2)}")
+
+
+def named(exc: InvalidInputError, filename: str) -> InvalidInputError:
+    """The SDK's ``locations...`` error of a file input, naming the file instead."""
+    field = exc.field or ""
+    if not field.startswith("locations"):
+        return exc
+    text = str(exc)
+    message = text[len(field) + 2 :] if text.startswith(f"{field}: ") else text
+    return InvalidInputError(message, field=filename + field[len("locations") :])
+
+
+# -- waiting and downloading ---------------------------------------------------------------
+
+
+async def finish(ctx: Context, handle: JobHandle[Any] | BulkRun, out: str, force: bool) -> int:
+    """Wait for a job, download its outputs into ``out``; 1 when the job failed."""
+    rep = ctx.reporter
+    try:
+        await handle.wait()
+    except JobFailed:
+        return 1  # the failure line came with the event
+    paths = await handle.download(out, overwrite=force)
+    files = [{"path": str(f.path), "size": f.size, "sha256": f.sha256} for f in handle.files]
+    size = sum(f.size for f in handle.files)
+    text = (
+        f"done {handle.kind} {handle.id}: {len(paths)} file(s), {human_bytes(size)} in {out}"
+        if rep.mode != "quiet"
+        else "\n".join(str(p) for p in paths)
+    )
+    rep.result(
+        "result",
+        text or None,
+        kind=handle.kind,
+        id=handle.id,
+        state=handle.state,
+        token=handle.token,
+        files=files,
+    )
+    return 0
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+async def update(ctx: Context, args: argparse.Namespace) -> int:
+    """``update SOVID CSV...``: one update from every CSV's rows, then its outputs."""
+    rows, origins = read_update_csvs(args.csv)
+    rep = ctx.reporter
+    rep.family("update", total=1)
+    async with ctx.client() as client, rep.display():
+        try:
+            job = await client.update_sov(
+                args.sovid,
+                rows,
+                output_formats=args.formats,
+                extra_data=dict(args.extra) or None,
+                update_type=args.update_type,
+                integrations=args.integrations,
+            )
+        except InvalidInputError as exc:
+            raise located(exc, origins) from None
+        rep.track(job)
+        if args.no_wait:
+            rep.result(
+                "started",
+                f"started update {job.id}; follow it with: {ctx.resume_hint(job.token)}",
+                kind=job.kind,
+                id=job.id,
+                token=job.token,
+            )
+            return 0
+        return await finish(ctx, job, args.out, args.force)
+
+
+async def output(ctx: Context, args: argparse.Namespace) -> int:
+    """``output SOVID_OR_SUDID --format F``: get (cached) or create an output, download it."""
+    rep = ctx.reporter
+    rep.family("output", total=1)
+    async with ctx.client() as client, rep.display():
+        job = await client.get_or_create_output(
+            args.sovid, args.format, revision=args.revision, overwrite_existing=args.overwrite
+        )
+        rep.track(job)
+        return await finish(ctx, job, args.out, args.force)
+
+
+async def parse(ctx: Context, args: argparse.Namespace) -> int:
+    """``parse FILE...``: one parse job per file, all submitted and awaited at once."""
+    for name in args.files:
+        if not Path(name).is_file():
+            raise InvalidInputError(f"file not found: {name}", field="FILE")
+    rep = ctx.reporter
+    rep.family("parse", total=len(args.files))
+    jobs: list[JobHandle[Any]] = []
+    async with ctx.client() as client, rep.display():
+        await client.list_output_formats()  # one fetch, shared by every submission's check
+
+        async def submit(name: str) -> None:
+            job = await client.parse_sov(
+                name,
+                document_type=args.document_type,
+                output_formats=args.formats,
+                integrations=args.integrations,
+                extra_data=dict(args.extra) or None,
+            )
+            jobs.append(job)
+            rep.track(job)
+
+        async with anyio.create_task_group() as tg:
+            for name in args.files:
+                tg.start_soon(submit, name)
+        return await finish_all(ctx, jobs, args.out, args.force)
+
+
+async def finish_all(ctx: Context, jobs: list[JobHandle[Any]], out: str, force: bool) -> int:
+    """Wait for many jobs, downloading each as it completes; 1 when any failed."""
+    status = 0
+    async with anyio.create_task_group() as tg:
+        async for job in as_completed(jobs):
+            if job.status is not None and job.status.failure is not None:
+                status = 1
+                continue
+
+            async def fetch(job: JobHandle[Any]) -> None:
+                await finish(ctx, job, str(Path(out) / job.id), force)
+
+            tg.start_soon(fetch, job)
+    return status
+
+
+async def enhance(ctx: Context, args: argparse.Namespace) -> int:
+    """``enhance INPUT -s CODE...``: a bulk run (or ``--address``: one synchronous call)."""
+    if args.address is not None:
+        if args.input is not None:
+            raise UsageError("give INPUT or --address, not both")
+        return await enhance_one(ctx, args)
+    if args.input is None:
+        raise UsageError("enhance needs an INPUT file (CSV with an id column, or JSONL)")
+    target = Path(args.out)
+    if target.exists() and not args.force:
+        raise InvalidInputError(f"{target} exists; pass --force to replace it", field="--out")
+    rep = ctx.reporter
+    rep.family("enhance")
+    async with ctx.client() as client, rep.display():
+        try:
+            run = await client.bulk_enhance(
+                args.input,
+                sources=args.sources,
+                batch_size=args.batch_size,
+                include_raw_response=args.include_raw_response,
+                check_cache=not args.nocache,
+            )
+        except InvalidInputError as exc:
+            raise named(exc, args.input) from None
+        rep.track(run)
+        try:
+            status = await run.wait()
+        except JobFailed:
+            return 1
+        assert run.merged_path is not None
+        await anyio.to_thread.run_sync(copy_file, run.merged_path, target)
+        rep.result(
+            "result",
+            f"done enhance {run.id}: {status.num_requested:,} locations, "
+            f"{status.num_problems:,} with problems, {status.num_failed_batches} failed "
+            f"batches -> {target}",
+            kind=run.kind,
+            id=run.id,
+            state=status.state,
+            token=run.token,
+            locations=status.num_requested,
+            completed=status.num_completed,
+            problems=status.num_problems,
+            failed_batches=status.num_failed_batches,
+            path=str(target),
+        )
+        return 1 if status.num_failed_batches else 0
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy ``source`` over ``target`` atomically (a partial file never shows)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:
+    """``enhance --address A -s CODE``: ``GET /api/v1/enhance``, the answer as JSON."""
+    async with ctx.client() as client:
+        answer = await client.enhance(
+            sources=args.sources,
+            address=args.address,
+            include_raw_response=args.include_raw_response,
+            check_cache=not args.nocache,
+        )
+    data = attrs.asdict(answer)
+    text = json.dumps(data, indent=2, default=str)
+    ctx.reporter.result("enhance", text, response=data)
+    return 0
+
+
+async def formats(ctx: Context, args: argparse.Namespace) -> int:
+    """``formats``: the output formats the account may request."""
+    async with ctx.client() as client:
+        found = await client.list_output_formats(sovid=args.sovid)
+    rep = ctx.reporter
+    if rep.mode != "json":
+        rep.result("formats", f"{'FORMAT':<24} {'EXT':<6} LABEL")
+    for f in found:
+        rep.result(
+            "format",
+            f"{f.output_format:<24} {f.output_extension or '':<6} {f.label or ''}".rstrip(),
+            output_format=f.output_format,
+            label=f.label,
+            output_extension=f.output_extension,
+            is_public=f.is_public,
+        )
+    return 0
+
+
+def resume_token(text: str, command: str) -> str:
+    """The token argument, or a usage error explaining why a bare id is not enough."""
+    if text.lstrip().startswith("{"):
+        return text
+    raise UsageError(
+        f"{command} takes a resume token, not a bare id ({text!r}): output requests and "
+        "bulk runs both have UUID ids. Use the token printed when the job was submitted "
+        '(the "token" field of --json output, or the hint printed on Ctrl-C)'
+    )
+
+
+async def status(ctx: Context, args: argparse.Namespace) -> int:
+    """``status TOKEN``: fetch a job's status once and print it."""
+    token = resume_token(args.resume_token, "status")
+    async with ctx.client() as client:
+        handle = client.resume(token)
+        await handle.refresh()
+    ctx.reporter.result("status", describe_status(handle), **status_fields(handle))
+    return 0
+
+
+def status_fields(handle: JobHandle[Any] | BulkRun) -> dict[str, Any]:
+    """The machine-readable status of a handle (``--json``)."""
+    fields: dict[str, Any] = {
+        "kind": handle.kind,
+        "id": handle.id,
+        "state": handle.state,
+        "token": handle.token,
+    }
+    if isinstance(handle, BulkRun):
+        run = handle.status
+        if run is not None:
+            fields.update(
+                done=run.done,
+                progress=run.progress,
+                locations=run.num_requested,
+                completed=run.num_completed,
+                problems=run.num_problems,
+                failed_batches=run.num_failed_batches,
+                batches=len(handle.batches),
+            )
+        return fields
+    job = handle.status
+    if job is not None:
+        failure = job.failure
+        fields.update(
+            done=job.done,
+            progress=job.progress,
+            result_status=failure[0] if failure else None,
+            message=failure[1] if failure else None,
+            outputs=[{"filename": o.filename, "url": o.url} for o in job.outputs],
+        )
+    return fields
+
+
+def describe_status(handle: JobHandle[Any] | BulkRun) -> str:
+    """One line: ``update <id>: IN_PROGRESS 40%`` or ``...: FAILED (CODE): message``."""
+    fields = status_fields(handle)
+    text = f"{handle.kind} {handle.id}: {fields['state'] or 'unknown'}"
+    if fields.get("progress") is not None and not fields.get("done"):
+        text += f" {fields['progress']:.0%}"
+    if "locations" in fields:
+        text += (
+            f", {fields['completed']:,}/{fields['locations']:,} locations, "
+            f"{fields['problems']:,} problems, {fields['failed_batches']} failed batches"
+        )
+    if fields.get("result_status") or fields.get("message"):
+        text += f" ({fields.get('result_status')}): {fields.get('message') or 'no message'}"
+    names = [o["filename"] or o["url"] for o in fields.get("outputs", [])]
+    if names:
+        text += ", outputs: " + ", ".join(names)
+    return text
+
+
+async def resume(ctx: Context, args: argparse.Namespace) -> int:
+    """``resume TOKEN``: wait for the job again and download its outputs."""
+    token = resume_token(args.resume_token, "resume")
+    rep = ctx.reporter
+    async with ctx.client() as client, rep.display():
+        handle: JobHandle[Any] | BulkRun = client.resume(token)
+        rep.family(_family_name(handle.kind), total=1)
+        rep.track(handle)
+        return await finish(ctx, handle, args.out, args.force)
+
+
+def _family_name(kind: str) -> str:
+    return "enhance" if kind.startswith("bulk") else kind
