@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp import web
 from attrs import define, field
-from multidict import MultiDictProxy
 
 JSONDict = dict[str, Any]
 
@@ -173,7 +172,8 @@ class Body:
         }
 
 
-def _from_multidict(md: MultiDictProxy[Any]) -> Body:
+def _from_multidict(md: Mapping[str, Any]) -> Body:
+    # A MultiDictProxy: items() yields every value of a repeated key.
     body = Body()
     for key, value in md.items():
         if isinstance(value, web.FileField):

@@ -76,3 +76,29 @@ def test_bad_flag_values_exit_2() -> None:
     )
     assert proc.returncode == 2
     assert "fault_rate" in proc.stderr
+
+
+def test_emulator_imports_nothing_from_the_client_side() -> None:
+    """The emulator is written from the contract: stdlib, aiohttp, attrs and itself only."""
+    import ast
+    from pathlib import Path
+
+    import sovfixer_async.emulator as package
+
+    allowed_roots = {"aiohttp", "attrs"}
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                root = name.split(".")[0]
+                if root == "sovfixer_async":
+                    assert name.startswith("sovfixer_async.emulator"), (path.name, name)
+                else:
+                    assert root in allowed_roots or root in sys.stdlib_module_names, (
+                        path.name,
+                        name,
+                    )
