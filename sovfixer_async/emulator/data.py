@@ -17,9 +17,9 @@ from sovfixer_async.emulator.protocol import (
     BadRequest,
     Body,
     JSONDict,
+    NotFound,
     error_response,
     iso_ms,
-    not_found,
     origin_of,
     parse_bool,
     query_body,
@@ -121,7 +121,7 @@ async def bulk_status(request: web.Request) -> web.Response:
     ident = request.match_info["id"]
     job = state.bulk_jobs.get(ident)
     if job is None:
-        return not_found("Bulk enhance job", ident)
+        raise NotFound("Bulk enhance job", ident)
     return web.json_response(views.bulk_status(job, now, origin_of(request)))
 
 
@@ -132,7 +132,7 @@ async def bulk_output(request: web.Request) -> web.StreamResponse:
     ident, filename = request.match_info["id"], request.match_info["filename"]
     job = state.bulk_jobs.get(ident)
     if job is None or job.output is None or filename != job.filename:
-        return not_found("Bulk enhance output", f"{ident}/{filename}")
+        raise NotFound("Bulk enhance output", f"{ident}/{filename}")
     return await serve_blob(request, job.output, filename, ranges=not state.settings.no_range)
 
 
@@ -181,7 +181,7 @@ async def datasource(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     config = catalog.datasource_configs().get(code.upper())
     if config is None:
-        return not_found("Datasource", code)
+        raise NotFound("Datasource", code)
     return web.json_response({"config": config})
 
 

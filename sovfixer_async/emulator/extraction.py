@@ -24,7 +24,6 @@ from sovfixer_async.emulator.protocol import (
     NotFound,
     error_response,
     iso_ms,
-    not_found,
     origin_of,
     parse_compact,
     parse_int,
@@ -179,7 +178,7 @@ async def history_item(request: web.Request) -> web.Response:
     ident = request.match_info["id"]
     index = state.history_index.get(ident)
     if index is None:
-        return not_found("History record", ident)
+        raise NotFound("History record", ident)
     return web.json_response(views.history_item(state, state.history[index], origin_of(request)))
 
 
@@ -300,7 +299,7 @@ async def output_request_status(request: web.Request) -> web.Response:
     ident = request.match_info["id"]
     job = state.output_jobs.get(ident)
     if job is None:
-        return not_found("Output request", ident)
+        raise NotFound("Output request", ident)
     return web.json_response(views.output_status(job, now, origin_of(request)))
 
 
@@ -319,7 +318,7 @@ async def sov_output(request: web.Request) -> web.StreamResponse:
     ident, filename = request.match_info["id"], request.match_info["filename"]
     found = state.files.get((ident, filename))
     if found is None:
-        return not_found("Output file", f"{ident}/{filename}")
+        raise NotFound("Output file", f"{ident}/{filename}")
     revision, fmt = found
     blob = await jobs.blob_for(state, revision, fmt)
     return await serve_blob(request, blob, filename, ranges=not state.settings.no_range)
@@ -334,7 +333,7 @@ async def sov_input(request: web.Request) -> web.StreamResponse:
         if item.filename == filename:
             blob = Blob.of(item.data, filename)
             return await serve_blob(request, blob, filename, ranges=not state.settings.no_range)
-    return not_found("Input file", f"{sov.id}/{filename}")
+    raise NotFound("Input file", f"{sov.id}/{filename}")
 
 
 # --- 3.4 - 3.7 updates -------------------------------------------------------------------
@@ -432,7 +431,7 @@ async def get_or_create_output(request: web.Request) -> web.Response:
     update = state.update(ident)
     sov = state.sovs.get(update.sovid if update else ident)
     if sov is None:
-        return not_found("SOV", ident)
+        raise NotFound("SOV", ident)
     name = body.get("output_format")
     if name is None or (isinstance(name, str) and not name.strip()):
         raise BadRequest("output_format is required.", "output_format")
@@ -524,7 +523,7 @@ async def building(request: web.Request) -> web.Response:
     item_key = request.match_info["item_key"]
     found = jobs.find_building(state, item_key)
     if found is None:
-        return not_found("Building", item_key)
+        raise NotFound("Building", item_key)
     return web.json_response(found)
 
 

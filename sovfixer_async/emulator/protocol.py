@@ -62,11 +62,6 @@ def bad_request(exc: BadRequest) -> web.Response:
     return error_response(400, exc.message, errors=errors, **exc.extra)
 
 
-def not_found(what: str, ident: str) -> web.Response:
-    """A 404 naming what was not found."""
-    return error_response(404, NotFound(what, ident).message)
-
-
 def parse_bool(value: object, field: str) -> bool:
     """Booleans as JSON gives them or as form/query strings (true/false/True/False/1/0)."""
     if isinstance(value, bool):
