@@ -47,6 +47,7 @@ from sovfixer_async.jobs import (
     UpdateJob,
     as_completed,
 )
+from sovfixer_async.webhooks import WebhookReceiver
 
 __all__ = [
     "APIError",
@@ -87,6 +88,7 @@ __all__ = [
     "TransportError",
     "UpdateJob",
     "ValidationError",
+    "WebhookReceiver",
     "__version__",
     "as_completed",
 ]

@@ -36,6 +36,7 @@ from sovfixer_async.jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
 from sovfixer_async.locations import LocationsInput, bulk_locations
 from sovfixer_async.models import BulkEnhanceStatus, CreatedResponse, SourceResult, structure
 from sovfixer_async.transport import Safety
+from sovfixer_async.webhooks import WebhookReceiver
 
 MERGED_NAME = "results.jsonl"
 
@@ -383,6 +384,7 @@ async def start_run(
     batch_size: int,
     concurrency: int,
     known_sources: frozenset[str] | None = None,
+    receiver: WebhookReceiver | None = None,
 ) -> BulkRun:
     """Validate and batch every location on disk, then submit the batches."""
     run_id = str(uuid.uuid4())
@@ -392,7 +394,7 @@ async def start_run(
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    return await submit_batches(runtime, run_id, paths, work_dir, concurrency)
+    return await submit_batches(runtime, run_id, paths, work_dir, concurrency, receiver)
 
 
 async def prepare_batches(
@@ -434,10 +436,19 @@ async def prepare_batches(
 
 
 async def submit_batches(
-    runtime: Runtime, run_id: str, paths: list[Path], work_dir: Path, concurrency: int
+    runtime: Runtime,
+    run_id: str,
+    paths: list[Path],
+    work_dir: Path,
+    concurrency: int,
+    receiver: WebhookReceiver | None = None,
 ) -> BulkRun:
-    """POST every prepared batch (at most ``concurrency`` at once) and return the run."""
+    """POST every prepared batch (at most ``concurrency`` at once) and return the run.
+
+    With a webhook ``receiver``, each batch gets a callback URL of its own.
+    """
     ids: list[str | None] = [None] * len(paths)
+    nonces: list[str | None] = [None] * len(paths)
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     problem: list[BaseException] = []
 
@@ -445,6 +456,8 @@ async def submit_batches(
         async with limiter:
             try:
                 body = json.loads(await anyio.Path(path).read_bytes())
+                if receiver is not None:
+                    nonces[index], body["callback_url"] = receiver.new_url()
                 response = await runtime.transport.request(
                     "POST",
                     "data",
@@ -475,6 +488,10 @@ async def submit_batches(
         )
         raise exc
     batches = [BulkEnhanceJob(runtime, job_id) for job_id in ids if job_id is not None]
+    if receiver is not None:
+        for nonce, batch in zip(nonces, batches, strict=True):
+            if nonce is not None:
+                receiver.bind(nonce, batch)
     return BulkRun(runtime, run_id, batches, work_dir)
 
 

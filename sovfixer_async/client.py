@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
@@ -48,9 +48,11 @@ from sovfixer_async.models import (
     require_nonempty_str,
     require_str_list,
     structure,
+    validate_callback_url,
     validate_location,
 )
 from sovfixer_async.transport import FilePart, Multipart, Safety, Transport, TransportStats
+from sovfixer_async.webhooks import WebhookReceiver
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -212,7 +214,7 @@ class Client:
         output_formats: Sequence[str] | None = None,
         extra_data: Mapping[str, Any] | None = None,
         update_type: str | None = None,
-        callback_url: str | None = None,
+        callback_url: str | WebhookReceiver | None = None,
         client_ref: str | None = None,
         policy_terms: Any = None,
         integrations: Sequence[str] | None = None,
@@ -226,8 +228,9 @@ class Client:
         All of it is validated before the update is created. Returns the running job.
         """
         require_nonempty_str(sovid, "sovid")
+        callback, bind = _callback(callback_url)
         initiate = InitiateUpdateRequest(
-            update_type=update_type, callback_url=callback_url, client_ref=client_ref
+            update_type=update_type, callback_url=callback, client_ref=client_ref
         )
         formats = None
         if output_formats is not None:
@@ -277,7 +280,10 @@ class Client:
             job_id=sudid,
             what="start of update",
         )
-        return UpdateJob(self._rt, sudid)
+        job = UpdateJob(self._rt, sudid)
+        if bind is not None:
+            bind(job)
+        return job
 
     # -- outputs -----------------------------------------------------------------------
 
@@ -333,7 +339,7 @@ class Client:
         integrations: Sequence[str] | None = None,
         extra_data: Mapping[str, Any] | None = None,
         client_ref: str | None = None,
-        callback_url: str | None = None,
+        callback_url: str | WebhookReceiver | None = None,
         update_callback_url: str | None = None,
         workflow: str | None = None,
     ) -> ParseJob:
@@ -360,9 +366,10 @@ class Client:
             formats = await self._check_formats(
                 require_str_list(output_formats, "output_formats"), "output_formats"
             )
+        callback, bind = _callback(callback_url)
         request = ParseRequest(
             document_type=document_type,
-            callback_url=callback_url,
+            callback_url=callback,
             update_callback_url=update_callback_url,
             client_ref=client_ref,
             extra_data={k: str(v) for k, v in (extra_data or {}).items()},
@@ -383,7 +390,10 @@ class Client:
         )
         sovid = structure(response.json(), CreatedResponse).id
         self._emit(JobSubmitted("parse", sovid))
-        return ParseJob(self._rt, sovid)
+        job = ParseJob(self._rt, sovid)
+        if bind is not None:
+            bind(job)
+        return job
 
     # -- Ping.Data ---------------------------------------------------------------------
 
@@ -396,7 +406,7 @@ class Client:
         include_raw_response: bool = False,
         check_cache: bool = True,
         timeout: float | None = None,
-        callback_url: str | None = None,
+        callback_url: str | WebhookReceiver | None = None,
         concurrency: int = 8,
     ) -> bulk.BulkRun:
         """Enhance any number of locations: validated, batched, submitted, then a run handle.
@@ -413,7 +423,9 @@ class Client:
             include_raw_response=include_raw_response,
             check_cache=check_cache,
             timeout=timeout,
-            callback_url=callback_url,
+            callback_url=validate_callback_url(callback_url, "callback_url")
+            if isinstance(callback_url, str)
+            else None,
         )
         return await bulk.start_run(
             self._rt,
@@ -422,6 +434,7 @@ class Client:
             batch_size=batch_size,
             concurrency=concurrency,
             known_sources=known,
+            receiver=callback_url if isinstance(callback_url, WebhookReceiver) else None,
         )
 
     async def enhance(
@@ -588,6 +601,32 @@ class Client:
             )
         return handle_type(self._rt, data["id"])
 
+    def webhook_receiver(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_url: str | None = None,
+        path: str = "/sovfixer-callbacks",
+    ) -> WebhookReceiver:
+        """A callback receiver to pass as ``callback_url=``: callbacks end waits early.
+
+        Use it as ``async with client.webhook_receiver(...) as hooks:``; ``public_url`` is the
+        address the API servers can reach (default: the bound address).
+        """
+        return WebhookReceiver(host=host, port=port, public_url=public_url, path=path)
+
     def _emit(self, event: Event) -> None:
         if self._events.active:
             self._events.emit(event)
+
+
+def _callback(
+    callback_url: str | WebhookReceiver | None,
+) -> tuple[str | None, Callable[[JobHandle[Any]], None] | None]:
+    """The URL to send, and how to bind the new handle when it is a receiver of ours."""
+    if isinstance(callback_url, WebhookReceiver):
+        receiver = callback_url
+        nonce, url = receiver.new_url()
+        return url, lambda handle: receiver.bind(nonce, handle)
+    return callback_url, None

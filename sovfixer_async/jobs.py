@@ -150,6 +150,16 @@ class JobHandle(Generic[S]):
             self._progress = status.progress
             events.emit(JobProgress(self.kind, self.id, status.progress))
 
+    def deliver(self, status: S) -> None:
+        """Apply a status pushed by a callback; a terminal one completes the waits now."""
+        if self.done and not status.done:
+            return  # a late, stale push never undoes a terminal state
+        self._observe(status)
+        poller = self._poller
+        if status.done and poller is not None:
+            poller.scope.cancel()
+            poller.finished.set()
+
     async def _poll_once(self) -> tuple[bool, float | None]:
         status, retry_after = await self._fetch()
         self._observe(status)
