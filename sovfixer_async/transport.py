@@ -46,6 +46,18 @@ from sovfixer_async.errors import (
 
 logger = logging.getLogger("sovfixer_async")
 
+
+class _JobIdField(logging.Filter):
+    """Every record of ours has ``job_id`` (None when no job is concerned), for formatters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "job_id"):
+            record.job_id = None
+        return True
+
+
+logger.addFilter(_JobIdField())
+
 Api = Literal["extraction", "data"]
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
@@ -385,7 +397,9 @@ class Transport:
             failure: Exception
             self._budget.record_request()
             try:
-                response = await self._send(session, method, url, params, headers, body, multipart)
+                response = await self._send(
+                    session, method, url, params, headers, body, multipart, job_id
+                )
             except aiohttp.ClientConnectorError as exc:
                 outcome, failure = (
                     _Outcome.NOT_SENT,
@@ -447,6 +461,7 @@ class Transport:
         headers: Mapping[str, str],
         body: bytes | None,
         multipart: Multipart | None,
+        job_id: str | None,
     ) -> Response:
         data: Any = body
         opened: list[Any] = []
@@ -477,7 +492,13 @@ class Transport:
                     payload = await resp.read()
                     self.stats.by_status[resp.status] += 1
                     if logger.isEnabledFor(logging.DEBUG):
-                        logger.debug("%s %s -> %d", method, resp.url.path, resp.status)
+                        logger.debug(
+                            "%s %s -> %d",
+                            method,
+                            resp.url.path,
+                            resp.status,
+                            extra={"job_id": job_id},
+                        )
                     return Response(resp.status, resp.headers, payload, str(resp.url))
             finally:
                 for handle in opened:
