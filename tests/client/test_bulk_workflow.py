@@ -160,7 +160,7 @@ async def test_async_iterable_input(client: Client) -> None:
 
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    ids=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=20),
+    ids=st.lists(st.text(min_size=1, max_size=8).filter(str.strip), min_size=1, max_size=20),
 )
 async def test_duplicate_ids_are_always_caught(ids: list[str]) -> None:
     rows = [{"id": i, "address": "x"} for i in ids]
