@@ -285,7 +285,7 @@ def copy_file(source: Path, target: Path) -> None:
 
 async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:
     """``enhance --address A -s CODE``: ``GET /api/v1/enhance``, the answer as JSON."""
-    async with ctx.client() as client:
+    async with ctx.client(progress=False) as client:
         answer = await client.enhance(
             sources=args.sources,
             address=args.address,
@@ -300,7 +300,7 @@ async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:
 
 async def formats(ctx: Context, args: argparse.Namespace) -> int:
     """``formats``: the output formats the account may request."""
-    async with ctx.client() as client:
+    async with ctx.client(progress=False) as client:
         found = await client.list_output_formats(sovid=args.sovid)
     rep = ctx.reporter
     if rep.mode != "json":
@@ -331,7 +331,7 @@ def resume_token(text: str, command: str) -> str:
 async def status(ctx: Context, args: argparse.Namespace) -> int:
     """``status TOKEN``: fetch a job's status once and print it."""
     token = resume_token(args.resume_token, "status")
-    async with ctx.client() as client:
+    async with ctx.client(progress=False) as client:
         handle = client.resume(token)
         await handle.refresh()
     ctx.reporter.result("status", describe_status(handle), **status_fields(handle))

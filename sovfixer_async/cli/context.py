@@ -35,9 +35,10 @@ class Context:
         }
         return {k: v for k, v in given.items() if v is not None}
 
-    def client(self, **overrides: Any) -> Client:
-        """A new (not yet entered) client whose events feed the reporter."""
-        client = Client(on_event=self.reporter.on_event, **{**self.client_options(), **overrides})
+    def client(self, *, progress: bool = True, **overrides: Any) -> Client:
+        """A new (not yet entered) client whose events feed the reporter (if ``progress``)."""
+        on_event = self.reporter.on_event if progress else None
+        client = Client(on_event=on_event, **{**self.client_options(), **overrides})
         self.reporter.requests = lambda: client.stats.requests
         return client
 

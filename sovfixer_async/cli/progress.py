@@ -95,6 +95,8 @@ class Family:
     files: int = 0
     bytes_done: int = 0
     inflight: dict[str, int] = field(factory=dict)
+    #: Progress (0-1) of the running jobs that report it, for the bar.
+    running: dict[str, float] = field(factory=dict)
     #: Bulk runs whose location counters are shown.
     runs: list[BulkRun] = field(factory=list)
     #: Locations expected before the runs report their own counts.
@@ -132,7 +134,7 @@ class Family:
 
     def bar(self, width: int = 16) -> str:
         total = max(self.total, self.submitted)
-        share = self.finished / total if total else 0.0
+        share = (self.finished + sum(self.running.values())) / total if total else 0.0
         if self.runs or self.locations:
             done, requested = self.location_counts()
             share = done / requested if requested else 0.0
@@ -185,6 +187,7 @@ class Reporter:
             self.family("enhance").runs.append(handle)
             for batch in handle.batches:
                 self.orphans.pop(batch.id, None)
+                self.kinds[batch.id] = batch.kind
         fields: dict[str, Any] = {"kind": handle.kind, "id": handle.id, "token": handle.token}
         text = None
         if self.per_job:
@@ -210,7 +213,8 @@ class Reporter:
         elif isinstance(event, JobCompleted):
             fam = self._family_of(event.kind)
             fam.completed += 1
-            self._finished(event.kind, event.job_id, fam)
+            fam.running.pop(event.job_id, None)
+            self.orphans.pop(event.job_id, None)
             if self.mode == "json":
                 self.emit("completed", None, kind=event.kind, id=event.job_id)
             elif self.per_job and event.job_id in self.handles:
@@ -220,7 +224,8 @@ class Reporter:
         elif isinstance(event, JobFailedEvent):
             fam = self._family_of(event.kind)
             fam.failed += 1
-            self._finished(event.kind, event.job_id, fam)
+            fam.running.pop(event.job_id, None)
+            self.orphans.pop(event.job_id, None)
             code = f" ({event.result_status})" if event.result_status else ""
             self.emit(
                 "failed",
@@ -243,6 +248,8 @@ class Reporter:
                     previous=event.previous,
                 )
         elif isinstance(event, JobProgress):
+            if event.progress is not None:
+                self._family_of(event.kind).running[event.job_id] = event.progress
             if self.mode == "json" and event.kind != "bulk_enhance":
                 self.emit(
                     "progress", None, kind=event.kind, id=event.job_id, progress=event.progress
@@ -267,9 +274,6 @@ class Reporter:
                 size=event.size,
                 sha256=event.sha256,
             )
-
-    def _finished(self, kind: str, job_id: str, fam: Family) -> None:
-        self.orphans.pop(job_id, None)
 
     def _family_line(self, fam: Family) -> None:
         if self.mode == "plain":
