@@ -348,15 +348,18 @@ class Reporter:
                 await anyio.sleep(interval)
 
         self._live = True
+        ok = False
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(redraw)
                 try:
                     yield
+                    ok = True
                 finally:
                     tg.cancel_scope.cancel()
         finally:
             self._clear()
-            self._draw()  # the final state stays on screen
+            if ok:
+                self._draw()  # the final state stays on screen; an error line replaces it
             self._live = False
             self._drawn = 0
