@@ -47,6 +47,8 @@ from sovfixer_async.jobs import (
     UpdateJob,
     as_completed,
 )
+from sovfixer_async.models import ResponseShapeError
+from sovfixer_async.transport import TransportStats
 from sovfixer_async.webhooks import WebhookReceiver
 
 __all__ = [
@@ -82,10 +84,12 @@ __all__ = [
     "ParseJob",
     "PollPolicy",
     "RateLimitedError",
+    "ResponseShapeError",
     "RetryPolicy",
     "SOVFixerError",
     "ServerError",
     "TransportError",
+    "TransportStats",
     "UpdateJob",
     "ValidationError",
     "WebhookReceiver",

@@ -474,7 +474,8 @@ async def submit_batches(
             created = structure(response.json(), CreatedResponse)
             ids[index] = created.id
             if runtime.events.active:
-                runtime.events.emit(JobSubmitted("bulk_enhance", created.id))
+                batch = BulkEnhanceJob(runtime, created.id)
+                runtime.events.emit(JobSubmitted(batch.kind, created.id, batch.token))
 
     async with anyio.create_task_group() as tg:
         for index, path in enumerate(paths):

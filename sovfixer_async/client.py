@@ -258,7 +258,8 @@ class Client:
             what=f"initiate_update of SOV {sovid}",
         )
         sudid = structure(response.json(), CreatedResponse).id
-        self._emit(JobSubmitted("update", sudid))
+        job = UpdateJob(self._rt, sudid)
+        self._emit(JobSubmitted(job.kind, sudid, job.token))
         for number, batch in enumerate(batches, start=1):
             await self._transport.request(
                 "POST",
@@ -280,7 +281,6 @@ class Client:
             job_id=sudid,
             what="start of update",
         )
-        job = UpdateJob(self._rt, sudid)
         if bind is not None:
             bind(job)
         return job
@@ -323,7 +323,7 @@ class Client:
                 )
             request_id = f"{sovid_or_sudid}:{canonical}"
         handle = OutputJob(self._rt, request_id)
-        self._emit(JobSubmitted("output", request_id))
+        self._emit(JobSubmitted(handle.kind, request_id, handle.token))
         handle._observe(status)
         return handle
 
@@ -389,8 +389,8 @@ class Client:
             what=f"parse of {name}",
         )
         sovid = structure(response.json(), CreatedResponse).id
-        self._emit(JobSubmitted("parse", sovid))
         job = ParseJob(self._rt, sovid)
+        self._emit(JobSubmitted(job.kind, sovid, job.token))
         if bind is not None:
             bind(job)
         return job

@@ -28,6 +28,8 @@ class InvalidInputError(SOVFixerError, ValueError):
     """
 
     def __init__(self, message: str, *, field: str | None = None, job_id: str | None = None):
+        #: What is wrong, without the field name.
+        self.message = message
         self.field = field
         self.job_id = job_id
         text = f"{field}: {message}" if field else message

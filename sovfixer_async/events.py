@@ -24,6 +24,9 @@ logger = logging.getLogger("sovfixer_async")
 class JobSubmitted:
     kind: str
     job_id: str
+    #: What ``client.resume`` needs to pick the job up again (e.g. after an interruption
+    #: between an update's creation and its start).
+    token: str | None = None
 
 
 @frozen
