@@ -9,6 +9,12 @@ of a ``download()`` < 32 MB at 1 GB (VmRSS sampled every 10 ms in a thread).
     python benchmarks/bench_downloads.py                 # 1 GB, 3 rounds
     python benchmarks/bench_downloads.py --size 200e6 --rounds 2
     python benchmarks/bench_downloads.py --chunk-sizes 65536,262144,1048576
+    python benchmarks/bench_downloads.py --fast-server   # a source faster than the emulator
+
+The emulator answers a download with one ``web.Response`` holding the whole body, which
+Python 3.11's asyncio sends at a few hundred MB/s at best, so with it the figures mostly
+measure the emulator. ``--fast-server`` serves the same size from a minimal aiohttp server
+(another process too) that streams 1 MiB writes, to show the client's own costs.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import _common as c
@@ -29,6 +37,63 @@ import anyio
 from sovfixer_async.config import ClientConfig, RetryPolicy
 from sovfixer_async.downloads import DEFAULT_CHUNK_SIZE, download
 from sovfixer_async.transport import Transport
+
+FAST_SERVER = """
+import asyncio, hashlib, os, sys
+from aiohttp import web
+data = os.urandom(int(sys.argv[1]))
+etag = '"%s"' % hashlib.sha256(data).hexdigest()
+async def handle(request):
+    response = web.StreamResponse(headers={"ETag": etag, "Accept-Ranges": "bytes"})
+    response.content_length = len(data)
+    await response.prepare(request)
+    view = memoryview(data)
+    for start in range(0, len(data), 1 << 20):
+        await response.write(view[start:start + (1 << 20)])
+    return response
+async def main():
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(f"http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+@contextmanager
+def fast_server(size: int) -> Iterator[tuple[str, Callable[[], float]]]:
+    """The minimal streaming server in another process: (output URL, its CPU seconds)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", FAST_SERVER, str(size)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        yield url + "/api/v1/sov/s-1/output/out.json", cpu
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextmanager
+def source(fast: bool, size: int) -> Iterator[tuple[str, str, Callable[[], float]]]:
+    """(base URL, output URL or "" to ask the emulator for one, server CPU clock)."""
+    if fast:
+        with fast_server(size) as (url, cpu):
+            yield url.split("/api/")[0], url, cpu
+    else:
+        with c.emulator(0.1, "--output-bytes", str(size)) as emu:
+            yield emu.url, "", emu.cpu_seconds
+
 
 Runner = Callable[[Path], Awaitable[None]]
 #: Emulator CPU seconds per run, by runner (the server's cost depends on how fast the
@@ -102,6 +167,9 @@ async def main() -> int:
     p.add_argument("--size", type=float, default=1e9, help="output size in bytes (default 1e9)")
     p.add_argument("--rounds", type=int, default=3, help="rounds per variant (default 3)")
     p.add_argument(
+        "--fast-server", action="store_true", help="a minimal streaming server, not the emulator"
+    )
+    p.add_argument(
         "--chunk-sizes",
         default=str(DEFAULT_CHUNK_SIZE),
         help=f"comma-separated chunk sizes to compare (default {DEFAULT_CHUNK_SIZE})",
@@ -115,18 +183,18 @@ async def main() -> int:
 
     tables: list[c.Table] = []
     with (
-        c.emulator(0.1, "--output-bytes", str(size)) as emu,
+        source(args.fast_server, size) as (base, url, server_cpu),
         tempfile.TemporaryDirectory(
             dir=Path(__file__).resolve().parent.parent, prefix=".bench-downloads-"
         ) as tmp,
     ):
         cfg = ClientConfig(
-            api_url=emu.url, data_api_url=emu.url, token=c.TOKEN, retry=RetryPolicy.no_wait()
+            api_url=base, data_api_url=base, token=c.TOKEN, retry=RetryPolicy.no_wait()
         )
         transport = Transport(cfg)
         await transport.open()
         try:
-            url = await output_url(transport)
+            url = url or await output_url(transport)
             target = Path(tmp) / "out.json"
 
             # Memory first, on this process's very first download: nothing warmed up yet.
@@ -156,24 +224,25 @@ async def main() -> int:
                         f"download(), chunk {chunk // 1024} KiB": sdk(transport, url, chunk),
                     }
                     for runner in variants.values():  # warm-up: connections, threads, caches
-                        await timed(runner, target, size, emu.cpu_seconds)
+                        await timed(runner, target, size, server_cpu)
                     SERVER_CPU.clear()
                     for _ in range(args.rounds):
                         for name, runner in variants.items():
-                            rate = await timed(runner, target, size, emu.cpu_seconds)
+                            rate = await timed(runner, target, size, server_cpu)
                             rates.setdefault(name, []).append(rate)
                     for name, runner in variants.items():
                         cpu[name] = statistics.median(SERVER_CPU[runner])
         finally:
             await transport.close()
 
-    table = c.Table(f"download of {size / 1e6:.0f} MB from the emulator (another process)")
+    what = "a minimal streaming server" if args.fast_server else "the emulator"
+    table = c.Table(f"download of {size / 1e6:.0f} MB from {what} (another process)")
     for name, values in rates.items():
         table.info(
             f"{name}: MB/s median (min..max of {len(values)})",
             f"{statistics.median(values):.0f} ({min(values):.0f}..{max(values):.0f})",
         )
-        table.info("  emulator CPU per run (median)", f"{cpu[name]:.2f} s")
+        table.info("  server CPU per run (median)", f"{cpu[name]:.2f} s")
     for chunk in chunks:
         kib = chunk // 1024
         ours = rates[f"download(), chunk {kib} KiB"]

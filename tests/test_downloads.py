@@ -786,3 +786,22 @@ def test_disposition_examples() -> None:
         == "\u00a3 rates.txt"
     )
     assert parse_content_disposition('attachment; note="filename=x"; filename="y"') == "y"
+
+
+async def test_other_origins_never_get_the_token(transport: Transport, tmp_path: Path) -> None:
+    elsewhere = FileServer(b"public file")
+    async with serve(elsewhere.handle) as url:
+        result = await download(transport, url + "/file.bin", tmp_path)
+    assert result.path == tmp_path / "out.json"  # named by Content-Disposition
+    assert "Authorization" not in elsewhere.seen[0]
+
+
+async def test_two_downloads_racing_for_one_target(server: FileServer, tmp_path: Path) -> None:
+    server.set_data(payload(3 << 20))
+    async with open_transport(server.url) as t, anyio.create_task_group() as tg:
+        for _ in range(2):
+            tg.start_soon(
+                lambda: download(t, server.url + PATH, tmp_path / "out.json", overwrite=True)
+            )
+    assert (tmp_path / "out.json").read_bytes() == server.data
+    assert leftovers(tmp_path) == []
