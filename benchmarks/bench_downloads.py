@@ -213,25 +213,26 @@ async def main() -> int:
             ) as session:
                 rates: dict[str, list[float]] = {}
                 cpu: dict[str, float] = {}
+                variants: dict[str, Runner] = {}
                 for chunk in chunks:
-                    variants = {
-                        f"plain loop, chunk {chunk // 1024} KiB": plain_loop(
-                            session, url, chunk, durable=False
-                        ),
-                        f"plain loop + sha256 + fsync, chunk {chunk // 1024} KiB": plain_loop(
-                            session, url, chunk, durable=True
-                        ),
-                        f"download(), chunk {chunk // 1024} KiB": sdk(transport, url, chunk),
-                    }
-                    for runner in variants.values():  # warm-up: connections, threads, caches
-                        await timed(runner, target, size, server_cpu)
-                    SERVER_CPU.clear()
-                    for _ in range(args.rounds):
-                        for name, runner in variants.items():
-                            rate = await timed(runner, target, size, server_cpu)
-                            rates.setdefault(name, []).append(rate)
+                    kib = chunk // 1024
+                    variants[f"plain loop, chunk {kib} KiB"] = plain_loop(
+                        session, url, chunk, durable=False
+                    )
+                    variants[f"plain loop + sha256 + fsync, chunk {kib} KiB"] = plain_loop(
+                        session, url, chunk, durable=True
+                    )
+                    variants[f"download(), chunk {kib} KiB"] = sdk(transport, url, chunk)
+                for runner in variants.values():  # warm-up: connections, threads, caches
+                    await timed(runner, target, size, server_cpu)
+                SERVER_CPU.clear()
+                # Every round runs every variant, so a change in background load hits all.
+                for _ in range(args.rounds):
                     for name, runner in variants.items():
-                        cpu[name] = statistics.median(SERVER_CPU[runner])
+                        rate = await timed(runner, target, size, server_cpu)
+                        rates.setdefault(name, []).append(rate)
+                for name, runner in variants.items():
+                    cpu[name] = statistics.median(SERVER_CPU[runner])
         finally:
             await transport.close()
 
