@@ -376,6 +376,9 @@ class _Retry:
 
     reason: str
     retry_after: float | None = None
+    #: 429/503: the server refused for now; counted against the retry policy's attempts,
+    #: like any request's, not against the stalled-attempts limit.
+    refused: bool = False
 
 
 _DONE: Final = "done"
@@ -487,7 +490,8 @@ class _Download:
 
     async def fetch(self) -> None:
         """Attempts until the whole body has been handed to the writer."""
-        stalled = 0
+        stalled = refused = 0
+        policy = self.transport.config.retry
         while True:
             self.attempts += 1
             best_before = self.best
@@ -496,7 +500,12 @@ class _Download:
                 return
             assert isinstance(outcome, _Retry)
             self.best = max(self.best, self.offset)
-            if self.best > best_before:
+            if outcome.refused:
+                refused += 1
+                if refused >= policy.attempts:
+                    raise self.fail(f"{outcome.reason}; refused {refused} time(s)")
+                delay = backoff_delay(refused, policy, outcome.retry_after, _rng)
+            elif self.best > best_before:
                 stalled, delay = 0, 0.0
             else:
                 stalled += 1
@@ -586,7 +595,9 @@ class _Download:
         if status in (429, 503) or status >= 500:
             await _drain(resp)
             return _Retry(
-                f"HTTP {status}", retry_after=parse_retry_after(resp.headers.get("Retry-After"))
+                f"HTTP {status}",
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                refused=status in (429, 503),
             )
         if 400 <= status < 500:
             body = await resp.content.read(_ERROR_BODY_LIMIT)

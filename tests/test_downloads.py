@@ -483,13 +483,13 @@ async def test_416_restarts(server: FileServer, transport: Transport, tmp_path: 
 async def test_stalled_attempts_give_up_with_a_clear_error(
     server: FileServer, transport: Transport, tmp_path: Path
 ) -> None:
-    server.cuts = [100_000]  # then every resume gets a 503
+    server.cuts = [100_000]  # then every resume gets a 500
     inner = server.handle
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.headers.get("Range"):
             server.seen.append(dict(request.headers))
-            return web.json_response({"detail": "busy"}, status=503)
+            return web.json_response({"detail": "broken"}, status=500)
         return await inner(request)
 
     async with serve(handle) as url, open_transport(url) as t:
@@ -500,9 +500,25 @@ async def test_stalled_attempts_give_up_with_a_clear_error(
     assert error.bytes_received == 100_000
     assert "4 attempt(s)" in str(error)
     assert "100000 bytes" in str(error)
-    assert "HTTP 503" in str(error)
+    assert "HTTP 500" in str(error)
     assert leftovers(tmp_path) == []
     assert not (tmp_path / "out.json").exists()
+
+
+async def test_refusals_count_against_the_retry_policy_not_the_stall_limit(
+    server: FileServer, tmp_path: Path
+) -> None:
+    """429/503 say "not now": like any request, up to RetryPolicy.attempts of them."""
+    server.statuses = [429, 503] * 3  # six refusals in a row, more than max_stalled_attempts
+    async with open_transport(server.url, retry=RetryPolicy.no_wait(attempts=8)) as t:
+        result = await download(
+            t, server.url + PATH, tmp_path, filename="a.json", max_stalled_attempts=2
+        )
+        assert result.attempts == 7
+        server.statuses = [429] * 8
+        with pytest.raises(DownloadError, match="refused 8 time"):
+            await download(t, server.url + PATH, tmp_path, filename="b.json")
+    assert leftovers(tmp_path) == []
 
 
 async def test_429_and_5xx_are_retried(
