@@ -769,7 +769,9 @@ def render_output(
     a ``debug`` section), padded with trailing whitespace. ``xlsx``/``xlsm``/``xls``/``xlsb``:
     a workbook of the buildings, one row each, padded with a stored ``docProps/padding.bin``.
     ``csv``/``tsv``/``txt``: a table of the buildings, padded with trailing newlines.
-    Deterministic: the same input always gives the same bytes.
+    Deterministic: the same input always gives the same bytes. Padding is built with one
+    multiplication and copied once (about twice ``pad_to`` of memory at the peak); workbooks
+    of 4 GiB or more (no zip64) raise ValueError.
     """
     raw_buildings = sov.get("buildings")
     buildings: list[Mapping[str, object]] = (

@@ -271,6 +271,16 @@ def test_hostile_part_contents_raise_only_workbook_error(xml: str, shared: str) 
             read_xlsx(data)
 
 
+def test_entity_expansion_is_refused() -> None:
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    parts = workbook_parts([("S", "worksheets/sheet1.xml")])
+    parts["xl/worksheets/sheet1.xml"] = f"<!DOCTYPE w [{entities}]>" + sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&e9;</t></is></c></row>'
+    )
+    with pytest.raises(WorkbookError):
+        read_xlsx(package(parts))
+
+
 def test_oversized_parts_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outputs, "MAX_PART_BYTES", 100)
     with pytest.raises(WorkbookError, match="too large"):
