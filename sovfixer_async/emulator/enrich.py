@@ -467,17 +467,18 @@ _REVERSE_KEYS = (
 # The last place worked out: a location is usually asked of all its sources in a row (bulk
 # jobs, single enhance), so one slot catches the reuse without an LRU's upkeep. The slot is
 # replaced in one assignment, so threads sharing it at worst work a place out twice.
-_last: tuple[tuple[object, ...], int, _Place] | None = None
+_last: tuple[tuple[object, ...], tuple[type, ...], int, _Place] | None = None
 
 
 def _place(location: Mapping[str, object], seed: int) -> _Place:
     global _last
     raw = tuple(map(location.get, _KEYS))
+    types = tuple(map(type, raw))  # 0 == False == 0.0, but they are not the same input
     last = _last
-    if last is not None and last[1] == seed and last[0] == raw:
-        return last[2]
+    if last is not None and last[2] == seed and last[0] == raw and last[1] == types:
+        return last[3]
     place = _Place(raw, seed)
-    _last = (raw, seed, place)
+    _last = (raw, types, seed, place)
     return place
 
 

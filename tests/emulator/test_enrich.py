@@ -228,6 +228,15 @@ def test_coverage_and_unsupported_inputs_fail_with_422() -> None:
     assert enrich.enrich_location(only_point, "LP")["status_code"] == 400
 
 
+def test_equal_but_different_inputs_are_not_confused() -> None:
+    """0 == False == 0.0 in Python, but an address of 0 is text and one of False is none."""
+    assert enrich.enrich_location({"id": "a", "address": 0}, "PG")["is_success"] is True
+    assert enrich.enrich_location({"id": "a", "address": False}, "PG")["is_success"] is False
+    assert enrich.enrich_location({"id": "a", "latitude": 1, "longitude": 1}, "PG")["is_success"]
+    blank = enrich.enrich_location({"id": "a", "latitude": True, "longitude": True}, "PG")
+    assert blank["is_success"] is False
+
+
 def test_raw_response_only_when_asked() -> None:
     assert "raw_response" not in enrich.enrich_location(MIAMI, "PG")
     raw = enrich.enrich_location(MIAMI, "PG", include_raw=True)["raw_response"]
