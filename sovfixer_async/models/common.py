@@ -6,6 +6,7 @@ from typing import Any, Protocol
 import attrs
 
 from sovfixer_async.errors import SOVFixerError
+from sovfixer_async.models.enums import TERMINAL_STATES
 
 __all__ = [
     "CreatedResponse",
@@ -89,6 +90,41 @@ class JobStatus(Protocol):
     def progress(self) -> float | None:
         """Fraction done in 0.0-1.0 when the server says, else None."""
         ...
+
+
+class StatusLogic:
+    """The :class:`JobStatus` rules every status body shares (``request`` and ``result``).
+
+    Status classes inherit it and add ``progress`` (and ``outputs`` where their result
+    is not a list of outputs).
+    """
+
+    __slots__ = ()
+    request: Any
+    result: Any
+
+    @property
+    def state(self) -> str:
+        return str(self.request.status)
+
+    @property
+    def done(self) -> bool:
+        return self.request.status in TERMINAL_STATES
+
+    @property
+    def failure(self) -> tuple[str | None, str | None] | None:
+        result = self.result
+        if result is None:
+            return job_failure(self.state, None, None)
+        return job_failure(self.state, result.status, result.message)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.request.status == "COMPLETE" and self.failure is None
+
+    @property
+    def outputs(self) -> list[Output]:
+        return list(self.result.outputs) if self.result is not None else []
 
 
 def job_failure(

@@ -7,8 +7,8 @@ from typing import Any
 import attrs
 
 from sovfixer_async.models._coerce import show, to_bool, to_dict, to_float, to_int, to_str
-from sovfixer_async.models.common import Output, ResponseShapeError, fraction, job_failure
-from sovfixer_async.models.enums import TERMINAL_STATES, Granularity, RequestStatus, ResultStatus
+from sovfixer_async.models.common import Output, ResponseShapeError, StatusLogic, fraction
+from sovfixer_async.models.enums import Granularity, RequestStatus, ResultStatus
 
 __all__ = [
     "BulkEnhanceStatus",
@@ -67,34 +67,11 @@ class BulkResult:
 
 
 @attrs.frozen(kw_only=True)
-class BulkEnhanceStatus:
+class BulkEnhanceStatus(StatusLogic):
     """``GET /api/v1/bulk_enhance/{id}``."""
 
     request: BulkRequestInfo
     result: BulkResult | None = None
-
-    @property
-    def state(self) -> str:
-        return str(self.request.status)
-
-    @property
-    def done(self) -> bool:
-        return self.request.status in TERMINAL_STATES
-
-    @property
-    def failure(self) -> tuple[str | None, str | None] | None:
-        result = self.result
-        if result is None:
-            return job_failure(self.state, None, None)
-        return job_failure(self.state, result.status, result.message)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.request.status == "COMPLETE" and self.failure is None
-
-    @property
-    def outputs(self) -> list[Output]:
-        return self.result.outputs if self.result is not None else []
 
     @property
     def progress(self) -> float | None:

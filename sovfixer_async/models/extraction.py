@@ -10,9 +10,8 @@ from typing import Any
 
 import attrs
 
-from sovfixer_async.models.common import Output, fraction, job_failure
+from sovfixer_async.models.common import Output, StatusLogic, fraction
 from sovfixer_async.models.enums import (
-    TERMINAL_STATES,
     DocumentType,
     HistoryStatus,
     Origin,
@@ -81,34 +80,11 @@ class ParseResult:
 
 
 @attrs.frozen(kw_only=True)
-class ParseStatus:
+class ParseStatus(StatusLogic):
     """``GET /api/v1/sov/{id}`` (also the body POSTed to a parse ``callback_url``)."""
 
     request: ParseRequestInfo
     result: ParseResult | None = None
-
-    @property
-    def state(self) -> str:
-        return str(self.request.status)
-
-    @property
-    def done(self) -> bool:
-        return self.request.status in TERMINAL_STATES
-
-    @property
-    def failure(self) -> tuple[str | None, str | None] | None:
-        result = self.result
-        if result is None:
-            return job_failure(self.state, None, None)
-        return job_failure(self.state, result.status, result.message)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.request.status == "COMPLETE" and self.failure is None
-
-    @property
-    def outputs(self) -> list[Output]:
-        return self.result.outputs if self.result is not None else []
 
     @property
     def progress(self) -> float | None:
@@ -142,34 +118,11 @@ class UpdateResult:
 
 
 @attrs.frozen(kw_only=True)
-class UpdateStatus:
+class UpdateStatus(StatusLogic):
     """``GET /api/v1/sov/update/{id}`` (also the body POSTed to its ``callback_url``)."""
 
     request: UpdateRequestInfo
     result: UpdateResult | None = None
-
-    @property
-    def state(self) -> str:
-        return str(self.request.status)
-
-    @property
-    def done(self) -> bool:
-        return self.request.status in TERMINAL_STATES
-
-    @property
-    def failure(self) -> tuple[str | None, str | None] | None:
-        result = self.result
-        if result is None:
-            return job_failure(self.state, None, None)
-        return job_failure(self.state, result.status, result.message)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.request.status == "COMPLETE" and self.failure is None
-
-    @property
-    def outputs(self) -> list[Output]:
-        return self.result.outputs if self.result is not None else []
 
     @property
     def progress(self) -> float | None:
@@ -204,30 +157,11 @@ class OutputResult:
 
 
 @attrs.frozen(kw_only=True)
-class OutputStatus:
+class OutputStatus(StatusLogic):
     """Answer of ``get_or_create_output`` (POST) and of its poll (GET)."""
 
     request: OutputRequestInfo
     result: OutputResult | None = None
-
-    @property
-    def state(self) -> str:
-        return str(self.request.status)
-
-    @property
-    def done(self) -> bool:
-        return self.request.status in TERMINAL_STATES
-
-    @property
-    def failure(self) -> tuple[str | None, str | None] | None:
-        result = self.result
-        if result is None:
-            return job_failure(self.state, None, None)
-        return job_failure(self.state, result.status, result.message)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.request.status == "COMPLETE" and self.failure is None
 
     @property
     def outputs(self) -> list[Output]:
