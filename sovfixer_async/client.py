@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
 
 from sovfixer_async import bulk, downloads
 from sovfixer_async.config import ClientConfig
@@ -92,7 +91,6 @@ class Client:
         self._transport = Transport(config)
         self._events = EventBus([on_event] if on_event else None)
         self._rt = Runtime(self._transport, self._events, config, work_root=config.work_dir)
-        self._task_group: TaskGroup | None = None
         self._formats: list[OutputFormat] | None = None
         self._datasources: dict[str, DatasourceConfig] | None = None
 
@@ -103,7 +101,7 @@ class Client:
         await self._transport.open()
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
-        self._task_group = self._rt.task_group = task_group
+        self._rt.task_group = task_group
         return self
 
     async def __aexit__(
@@ -112,13 +110,12 @@ class Client:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task_group, self._task_group = self._task_group, None
+        task_group, self._rt.task_group = self._rt.task_group, None
         try:
             if task_group is not None:
                 task_group.cancel_scope.cancel()  # poll tasks stop; server jobs go on
                 await task_group.__aexit__(None, None, None)
         finally:
-            self._rt.task_group = None
             await self._transport.close()
             if not self.config.keep_work_files:
                 dirs, self._rt.created_dirs = self._rt.created_dirs, []
