@@ -14,8 +14,9 @@ with its own id string, poll task and status), every one awaited by a task of it
 * Phase 2 (tracemalloc): the same for another 10,000 handles, with the Python memory
   traced per handle and where it goes.
 
-``--gc-freeze`` calls ``gc.freeze()`` once every wait has started (an application-level
-remedy for long full collections; not the default).
+``--gc-freeze`` calls ``gc.freeze()`` once every wait has started, ``--gc-threshold N``
+sets the youngest generation's threshold: application-level remedies for long full
+collections, not the default.
 """
 
 from __future__ import annotations
@@ -108,8 +109,12 @@ async def waiting(
             out["elapsed"] = time.perf_counter() - start
             out["spawn_lag"] = probe.lags(spawn, start)
             out["lag"] = probe.lags(start)
-            out["lag_late"] = probe.lags(start + out["elapsed"] / 2)
-            out["gc"] = pauses
+            third = out["elapsed"] / 3
+            out["lag_thirds"] = [
+                probe.lags(start + i * third, start + (i + 1) * third) for i in range(3)
+            ]
+            out["gc"] = c.GcPauses()
+            out["gc"].pauses = list(pauses.pauses)
             gc.collect()
             out["rss"] = (c.rss_bytes() - rss0) / count
             if tracemalloc.is_tracing():
@@ -148,7 +153,9 @@ async def run(
     t.info("client CPU (share of one core)", f"{first['cpu'] / first['elapsed']:.0%}")
     t.info("loop lag while starting the waits: max", f"{max(first['spawn_lag']) * 1e3:.0f} ms")
     t.info("loop lag p50 / p99 / max, window", _ms(first["lag"]))
-    t.info("loop lag p50 / p99 / max, 2nd half", _ms(first["lag_late"]))
+    third = first["elapsed"] / 3
+    for i, lags in enumerate(first["lag_thirds"]):
+        t.info(f"  from {i * third:.0f} to {(i + 1) * third:.0f} s", _ms(lags))
     t.info("full collections (gen 2): n, total, max", first["gc"].summary(2))
     t.info("gen 1 collections", first["gc"].summary(1))
     t.check("loop lag p99, window (ms)", c.percentile(first["lag"], 99) * 1e3, ".1f", "<", 20)
@@ -194,13 +201,18 @@ def main() -> int:
     p.add_argument("--handles", type=int, default=10_000, help="handles waiting at once")
     p.add_argument("--distinct", type=int, help="server jobs behind them (default 500; quick 100)")
     p.add_argument("--window", type=float, help="seconds measured (default 90; quick 20)")
-    p.add_argument("--traced-window", type=float, help="with tracemalloc (default 10; quick 5)")
+    p.add_argument("--traced-window", type=float, help="with tracemalloc (default 30; quick 8)")
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once waits started")
+    p.add_argument(
+        "--gc-threshold", type=int, help="gc.set_threshold(N) first (CPython default 700)"
+    )
     args = p.parse_args()
     distinct = args.distinct or (100 if args.quick else 500)
     window = args.window or (20.0 if args.quick else 90.0)
-    traced_window = args.traced_window or (5.0 if args.quick else 10.0)
+    traced_window = args.traced_window or (8.0 if args.quick else 30.0)
     c.header("bench_waiting", args)
+    if args.gc_threshold:
+        gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
     with c.emulator(3600) as emu:
         tables = anyio.run(
             run, emu.url, args.handles, distinct, window, traced_window, args.gc_freeze
