@@ -222,14 +222,14 @@ class BulkRun:
         """Download each batch's output into the work folder and merge them, off the loop."""
         outputs_dir = self.work_dir / "outputs"
         await anyio.Path(outputs_dir).mkdir(parents=True, exist_ok=True)
-        plan: list[tuple[Path | None, list[Path], str | None]] = []
-        for number, batch in enumerate(self.batches, start=1):
-            status = batch.status
-            assert status is not None
-            files: list[Path] = []
-            failure = status.failure
-            if failure is None:
-                for output in status.outputs:
+        files: list[list[Path]] = [[] for _ in self.batches]
+
+        problem: list[SOVFixerError] = []
+
+        async def fetch(index: int, batch: BulkEnhanceJob) -> None:
+            assert batch.status is not None
+            for output in batch.status.outputs:
+                try:
                     result = await downloads.download(
                         self._rt.transport,
                         output.url,
@@ -239,12 +239,27 @@ class BulkRun:
                         job_id=batch.id,
                         events=self._rt.events,
                     )
-                    files.append(result.path)
+                except SOVFixerError as exc:
+                    problem.append(exc)
+                    tg.cancel_scope.cancel()
+                    return
+                files[index].append(result.path)
+
+        # all at once: the transport's download slots bound how many stream together
+        async with anyio.create_task_group() as tg:
+            for index, batch in enumerate(self.batches):
+                if batch.status is not None and batch.status.failure is None:
+                    tg.start_soon(fetch, index, batch)
+        if problem:
+            raise problem[0]
+        plan: list[tuple[Path | None, list[Path], str | None]] = []
+        for number, batch in enumerate(self.batches, start=1):
+            failure = batch.status.failure if batch.status is not None else None
             message = None
             if failure is not None:
                 message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
             body = self.work_dir / _batch_name(number)
-            plan.append((body if body.exists() else None, files, message))
+            plan.append((body if body.exists() else None, files[number - 1], message))
         merged = self.work_dir / MERGED_NAME
         await anyio.to_thread.run_sync(_merge_files, plan, merged)
         self.merged_path = merged

@@ -93,6 +93,9 @@ class Client:
         self._rt = Runtime(self._transport, self._events, config, work_root=config.work_dir)
         self._formats: list[OutputFormat] | None = None
         self._datasources: dict[str, DatasourceConfig] | None = None
+        # One fetch fills each cache, however many submissions ask for it at once.
+        self._formats_lock = anyio.Lock()
+        self._datasources_lock = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"<Client {self.config.api_url} {self.config.data_api_url}>"
@@ -147,8 +150,16 @@ class Client:
     ) -> list[OutputFormat]:
         """The output formats the account may request (the unfiltered list is cached)."""
         unfiltered = sovid is None and division_uuid is None and team_uuid is None
-        if unfiltered and self._formats is not None:
-            return list(self._formats)
+        if not unfiltered:
+            return await self._fetch_formats(sovid, division_uuid, team_uuid)
+        async with self._formats_lock:
+            if self._formats is None:
+                self._formats = await self._fetch_formats(None, None, None)
+        return list(self._formats)
+
+    async def _fetch_formats(
+        self, sovid: str | None, division_uuid: str | None, team_uuid: str | None
+    ) -> list[OutputFormat]:
         response = await self._transport.request(
             "GET",
             "extraction",
@@ -157,21 +168,19 @@ class Client:
             what="list output formats",
         )
         data = response.json() or {}
-        formats = [structure(f, OutputFormat) for f in data.get("output_formats") or []]
-        if unfiltered:
-            self._formats = formats
-        return list(formats)
+        return [structure(f, OutputFormat) for f in data.get("output_formats") or []]
 
     async def list_datasources(self) -> dict[str, DatasourceConfig]:
         """Ping.Data datasource configurations by code (cached per client)."""
-        if self._datasources is None:
-            response = await self._transport.request(
-                "GET", "data", "/api/v1/datasources", what="list datasources"
-            )
-            configs = (response.json() or {}).get("configs") or {}
-            self._datasources = {
-                code: structure(config, DatasourceConfig) for code, config in configs.items()
-            }
+        async with self._datasources_lock:
+            if self._datasources is None:
+                response = await self._transport.request(
+                    "GET", "data", "/api/v1/datasources", what="list datasources"
+                )
+                configs = (response.json() or {}).get("configs") or {}
+                self._datasources = {
+                    code: structure(config, DatasourceConfig) for code, config in configs.items()
+                }
         return dict(self._datasources)
 
     async def _check_formats(self, formats: Sequence[str], field: str) -> list[str]:
