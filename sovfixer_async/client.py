@@ -94,7 +94,9 @@ class Client:
         self._formats: list[OutputFormat] | None = None
         self._datasources: dict[str, DatasourceConfig] | None = None
         # One fetch fills each cache, however many submissions ask for it at once.
-        self._formats_lock = anyio.Lock()
+        # Set while one fetch fills the formats cache; other callers wait on it together
+        # (a lock handed them through one at a time, one loop turn each: a convoy).
+        self._formats_filling: anyio.Event | None = None
         self._datasources_lock = anyio.Lock()
 
     def __repr__(self) -> str:
@@ -152,9 +154,17 @@ class Client:
         unfiltered = sovid is None and division_uuid is None and team_uuid is None
         if not unfiltered:
             return await self._fetch_formats(sovid, division_uuid, team_uuid)
-        async with self._formats_lock:
-            if self._formats is None:
+        while self._formats is None:
+            filling = self._formats_filling
+            if filling is not None:
+                await filling.wait()  # then look again: that fetch may have failed
+                continue
+            self._formats_filling = filling = anyio.Event()
+            try:
                 self._formats = await self._fetch_formats(None, None, None)
+            finally:
+                self._formats_filling = None
+                filling.set()
         return list(self._formats)
 
     async def _fetch_formats(
