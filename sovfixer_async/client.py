@@ -182,15 +182,17 @@ class Client:
 
     async def list_datasources(self) -> dict[str, DatasourceConfig]:
         """Ping.Data datasource configurations by code (cached per client)."""
-        async with self._datasources_lock:
-            if self._datasources is None:
-                response = await self._transport.request(
-                    "GET", "data", "/api/v1/datasources", what="list datasources"
-                )
-                configs = (response.json() or {}).get("configs") or {}
-                self._datasources = {
-                    code: structure(config, DatasourceConfig) for code, config in configs.items()
-                }
+        if self._datasources is None:  # the lock only while the cache is empty (no convoy)
+            async with self._datasources_lock:
+                if self._datasources is None:
+                    response = await self._transport.request(
+                        "GET", "data", "/api/v1/datasources", what="list datasources"
+                    )
+                    configs = (response.json() or {}).get("configs") or {}
+                    self._datasources = {
+                        code: structure(config, DatasourceConfig)
+                        for code, config in configs.items()
+                    }
         return dict(self._datasources)
 
     async def _check_formats(self, formats: Sequence[str], field: str) -> list[str]:
