@@ -35,6 +35,7 @@ from sovfixer_async.events import JobSubmitted
 from sovfixer_async.jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
 from sovfixer_async.locations import LocationsInput, bulk_locations
 from sovfixer_async.models import BulkEnhanceStatus, CreatedResponse, SourceResult, structure
+from sovfixer_async.models.requests import bulk_enhance_body
 from sovfixer_async.transport import Safety
 from sovfixer_async.webhooks import WebhookReceiver
 
@@ -52,17 +53,14 @@ class BulkOptions:
     callback_url: str | None = None
 
     def body(self, locations: list[dict[str, Any]]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "locations": locations,
-            "sources": list(self.sources),
-            "include_raw_response": self.include_raw_response,
-            "check_cache": self.check_cache,
-        }
-        if self.timeout is not None:
-            body["timeout"] = self.timeout
-        if self.callback_url is not None:
-            body["callback_url"] = self.callback_url
-        return body
+        return bulk_enhance_body(
+            locations,
+            self.sources,
+            include_raw_response=self.include_raw_response,
+            check_cache=self.check_cache,
+            timeout=self.timeout,
+            callback_url=self.callback_url,
+        )
 
 
 @frozen
@@ -227,23 +225,11 @@ class BulkRun:
         problem: list[SOVFixerError] = []
 
         async def fetch(index: int, batch: BulkEnhanceJob) -> None:
-            assert batch.status is not None
-            for output in batch.status.outputs:
-                try:
-                    result = await downloads.download(
-                        self._rt.transport,
-                        output.url,
-                        outputs_dir,
-                        filename=output.filename,
-                        overwrite=True,
-                        job_id=batch.id,
-                        events=self._rt.events,
-                    )
-                except SOVFixerError as exc:
-                    problem.append(exc)
-                    tg.cancel_scope.cancel()
-                    return
-                files[index].append(result.path)
+            try:
+                files[index] = await batch.download(outputs_dir, overwrite=True)
+            except SOVFixerError as exc:
+                problem.append(exc)
+                tg.cancel_scope.cancel()
 
         # all at once: the transport's download slots bound how many stream together
         async with anyio.create_task_group() as tg:

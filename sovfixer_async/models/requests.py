@@ -607,17 +607,37 @@ class BulkEnhanceRequest:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body; unset options are left out."""
-        body: dict[str, Any] = {
-            "locations": [location.to_json() for location in self.locations],
-            "sources": list(self.sources),
-            "include_raw_response": self.include_raw_response,
-            "check_cache": self.check_cache,
-        }
-        if self.timeout is not None:
-            body["timeout"] = self.timeout
-        if self.callback_url is not None:
-            body["callback_url"] = self.callback_url
-        return body
+        return bulk_enhance_body(
+            [location.to_json() for location in self.locations],
+            self.sources,
+            include_raw_response=self.include_raw_response,
+            check_cache=self.check_cache,
+            timeout=self.timeout,
+            callback_url=self.callback_url,
+        )
+
+
+def bulk_enhance_body(
+    locations: list[dict[str, Any]],
+    sources: Sequence[str],
+    *,
+    include_raw_response: bool,
+    check_cache: bool,
+    timeout: float | None,
+    callback_url: str | None,
+) -> dict[str, Any]:
+    """A ``POST /api/v1/bulk_enhance`` body from already validated parts (§4.1)."""
+    body: dict[str, Any] = {
+        "locations": locations,
+        "sources": list(sources),
+        "include_raw_response": include_raw_response,
+        "check_cache": check_cache,
+    }
+    if timeout is not None:
+        body["timeout"] = timeout
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
 
 
 # -- add_locations CSV rows (§7) -------------------------------------------------------
