@@ -87,7 +87,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -195,7 +195,7 @@ def build_parser() -> Parser:
     )
     demo.add_argument(
         "--job-seconds",
-        type=_positive_float,
+        type=_non_negative_float,
         default=2.0,
         metavar="S",
         help="how long each emulated job takes (2)",
