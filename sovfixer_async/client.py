@@ -118,9 +118,10 @@ class Client:
         task_group, self._rt.task_group = self._rt.task_group, None
         try:
             if task_group is not None:
-                task_group.cancel_scope.cancel()  # poll tasks stop; server jobs go on
+                task_group.cancel_scope.cancel()  # polls stop; server jobs go on
                 await task_group.__aexit__(None, None, None)
         finally:
+            self._rt.polls.close()
             await self._transport.close()
             if not self.config.keep_work_files:
                 dirs, self._rt.created_dirs = self._rt.created_dirs, []

@@ -1,8 +1,9 @@
-"""Job handles: one small object per server job, polled by a task shared by its waiters.
+"""Job handles: one small object per server job, polled on behalf of all its waiters.
 
 Every handle has ``id``, ``kind``, ``token``, ``status``, ``done``, ``await wait()``,
 ``await refresh()`` and ``await download(dest)``. A handle costs a few hundred bytes while
-nobody waits on it; waiting adds one poll task that sleeps between requests.
+nobody waits on it; waiting adds one entry in the client's poll scheduler, shared by all
+the handle's waiters.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sovfixer_async.models import (
     UpdateStatus,
     structure,
 )
-from sovfixer_async.polling import Poller, PollSchedule
+from sovfixer_async.polling import Poller, PollScheduler
 from sovfixer_async.transport import Api, Transport, parse_retry_after
 
 if TYPE_CHECKING:
@@ -59,6 +60,12 @@ class Runtime:
     work_root: Path | None = None
     #: Folders this client made, removed when it closes unless the config keeps them.
     created_dirs: list[Path] = field(factory=list)
+    #: Starts the due polls of every waiting handle (one task for the whole client).
+    polls: PollScheduler = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        limit = self.config.request_limit
+        self.polls = PollScheduler(self.start_soon, max(1, limit - limit // 4))
 
     def start_soon(self, func: Any, *args: Any) -> None:
         if self.task_group is None:
@@ -157,8 +164,7 @@ class JobHandle(Generic[S]):
         self._observe(status)
         poller = self._poller
         if status.done and poller is not None:
-            poller.scope.cancel()
-            poller.finished.set()
+            self._rt.polls.finish(poller)
 
     async def _poll_once(self) -> tuple[bool, float | None]:
         status, retry_after = await self._fetch()
@@ -192,20 +198,21 @@ class JobHandle(Generic[S]):
 
     async def _wait_polled(self, budget: float) -> None:
         poller = self._poller
-        if poller is None or poller.finished.is_set():
-            poller = self._poller = Poller()
-            schedule = PollSchedule(self._rt.config.poll, self._submitted)
-            self._rt.start_soon(
-                poller.run, self._poll_once, schedule, f"{self.kind} job {self.id}", self.id
+        if poller is None or not poller.active:
+            poller = self._poller = self._rt.polls.watch(
+                self, self._rt.config.poll, self._submitted
             )
         poller.waiters += 1
         try:
-            with anyio.move_on_after(budget if budget != math.inf else None):
+            if budget == math.inf:
                 await poller.finished.wait()
+            else:
+                with anyio.move_on_after(budget):
+                    await poller.finished.wait()
         finally:
             poller.waiters -= 1
-            if poller.waiters == 0 and not poller.finished.is_set():
-                poller.scope.cancel()
+            if poller.waiters == 0 and poller.active:
+                self._rt.polls.abandon(poller)
                 if self._poller is poller:
                     self._poller = None
         if self.done:
