@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import anyio
@@ -18,14 +19,18 @@ from sovfixer_async import (
     JobTimeout,
     OutputJob,
     ParseJob,
+    PollPolicy,
+    SOVFixerError,
     UpdateJob,
     as_completed,
 )
+from sovfixer_async.emulator import run_emulator
 
 pytestmark = pytest.mark.anyio
 
 SOVID = "s-no-ping-hggcsk"
 ROW = b"sheet_name,sheet_row_number,bldg_name\nSheet1,3,X\n"
+STATUS_ROUTE = "GET /api/v1/sov/get_or_create_output/{id}"
 
 
 async def test_wait_timeout_then_resume_in_a_fresh_client(make_client: Any) -> None:
@@ -175,3 +180,62 @@ async def test_mixed_fleet_respects_the_connection_limit(make_client: Any, stats
     assert counts["jobs_created"]["update"] == 200
     assert counts["jobs_created"]["output"] == 500
     assert counts["locations_submitted"] == 10_200  # 10,000 bulk + 200 update rows
+
+
+async def test_polls_leave_a_quarter_of_the_request_slots_free() -> None:
+    # 200 handles polling as fast as PollPolicy.fast() allows, 20 ms a request: far more
+    # polls are due than 8 slots can carry, yet at most 6 (8 - 8 // 4) are ever in flight.
+    seen = anyio.Event()
+    first_polls = 0
+
+    def on_event(event: Any) -> None:
+        nonlocal first_polls
+        if isinstance(event, JobStatusChanged) and event.previous is None:
+            first_polls += 1
+            if first_polls == 200:
+                seen.set()
+
+    async with (
+        run_emulator(job_seconds=3600, latency_ms=20) as emu,
+        Client(
+            api_url=emu.url,
+            data_api_url=emu.url,
+            token="t",
+            poll=PollPolicy.fast(),
+            max_connections=8,
+            on_event=on_event,
+        ) as client,
+    ):
+        job = await client.get_or_create_output(SOVID, "JSON", overwrite_existing=True)
+        handles = [client.resume(job.token) for _ in range(200)]
+        async with anyio.create_task_group() as tg:
+            for handle in handles:
+                tg.start_soon(handle.wait, math.inf)
+            await seen.wait()  # every handle polled at least once
+            assert (await emu.stats())["max_in_flight"] == 6
+            # a submission still gets a slot at once, and is not queued behind the polls
+            with anyio.fail_after(5):
+                await client.get_or_create_output(SOVID, "AUDITOR", overwrite_existing=True)
+            tg.cancel_scope.cancel()
+        assert (await emu.stats())["max_in_flight"] <= 8
+
+
+async def test_closing_the_client_ends_waits_with_an_error_naming_the_job() -> None:
+    errors: list[BaseException] = []
+
+    async def waiter(job: OutputJob) -> None:
+        try:
+            await job.wait(timeout=math.inf)
+        except SOVFixerError as exc:
+            errors.append(exc)
+
+    # the waiter's task group outlives the client: nested on purpose
+    async with run_emulator(job_seconds=3600) as emu, anyio.create_task_group() as tg:  # noqa: SIM117
+        async with Client(api_url=emu.url, data_api_url=emu.url, token="t") as client:
+            job = await client.get_or_create_output(SOVID, "JSON", overwrite_existing=True)
+            tg.start_soon(waiter, job)
+            await anyio.lowlevel.checkpoint()  # the waiter starts its wait; then we close
+    assert len(errors) == 1
+    assert "client closed" in str(errors[0])
+    assert job.id in str(errors[0])
+    assert not job.done
