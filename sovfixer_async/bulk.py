@@ -8,14 +8,16 @@ failed ones included). Nothing holds more than one batch in memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,10 @@ class BulkRun:
         #: Size and sha256 of each file the last ``download`` wrote.
         self.files: list[DownloadResult] = []
         self._merge_lock = anyio.Lock()
+        #: Each batch's results as JSONL lines, written as soon as that batch is done.
+        self._parts: list[Path | None] = [None] * len(self.batches)
+        #: Set while (or once) a waiter fetches a batch's output and writes its part.
+        self._settling: list[anyio.Event | None] = [None] * len(self.batches)
 
     def __repr__(self) -> str:
         return f"<BulkRun {self.id} {len(self.batches)} batches {self.state}>"
@@ -169,7 +175,7 @@ class BulkRun:
         return status
 
     async def wait(self, timeout: float | None = None) -> BulkRunStatus:
-        """Wait for every batch, then fetch and merge their outputs.
+        """Wait for every batch, fetching each one's output as soon as it is done; then merge.
 
         Failed batches do not fail the run: their locations appear in ``results()`` with
         failed per-source results. Only a run whose every batch failed raises ``JobFailed``.
@@ -178,19 +184,19 @@ class BulkRun:
         started = time.monotonic()
         problem: list[SOVFixerError] = []
 
-        async def wait_batch(batch: BulkEnhanceJob) -> None:
+        async def wait_batch(index: int, batch: BulkEnhanceJob) -> None:
             try:
-                await batch.wait(budget)
-            except JobFailed:
-                pass
+                with contextlib.suppress(JobFailed):  # a failed batch still has its lines
+                    await batch.wait(budget)
+                await self._settle(index, batch)
             except SOVFixerError as exc:
                 problem.append(exc)
                 tg.cancel_scope.cancel()
 
         if self.merged_path is None:
             async with anyio.create_task_group() as tg:
-                for batch in self.batches:
-                    tg.start_soon(wait_batch, batch)
+                for index, batch in enumerate(self.batches):
+                    tg.start_soon(wait_batch, index, batch)
             if problem:
                 first = problem[0]
                 if isinstance(first, JobTimeout):
@@ -216,38 +222,38 @@ class BulkRun:
             )
         return status
 
-    async def _merge(self) -> None:
-        """Download each batch's output into the work folder and merge them, off the loop."""
-        outputs_dir = self.work_dir / "outputs"
-        await anyio.Path(outputs_dir).mkdir(parents=True, exist_ok=True)
-        files: list[list[Path]] = [[] for _ in self.batches]
-
-        problem: list[SOVFixerError] = []
-
-        async def fetch(index: int, batch: BulkEnhanceJob) -> None:
-            try:
-                files[index] = await batch.download(outputs_dir, overwrite=True)
-            except SOVFixerError as exc:
-                problem.append(exc)
-                tg.cancel_scope.cancel()
-
-        # all at once: the transport's download slots bound how many stream together
-        async with anyio.create_task_group() as tg:
-            for index, batch in enumerate(self.batches):
-                if batch.status is not None and batch.status.failure is None:
-                    tg.start_soon(fetch, index, batch)
-        if problem:
-            raise problem[0]
-        plan: list[tuple[Path | None, list[Path], str | None]] = []
-        for number, batch in enumerate(self.batches, start=1):
+    async def _settle(self, index: int, batch: BulkEnhanceJob) -> None:
+        """Fetch a done batch's output and write its JSONL part (once, whoever asks)."""
+        while (event := self._settling[index]) is not None:
+            await event.wait()
+            if self._parts[index] is not None:
+                return
+        self._settling[index] = event = anyio.Event()
+        try:
+            files: list[Path] = []
             failure = batch.status.failure if batch.status is not None else None
             message = None
-            if failure is not None:
+            if failure is None:
+                outputs_dir = self.work_dir / "outputs"
+                await anyio.Path(outputs_dir).mkdir(parents=True, exist_ok=True)
+                files = await batch.download(outputs_dir, overwrite=True)
+            else:
                 message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
-            body = self.work_dir / _batch_name(number)
-            plan.append((body if body.exists() else None, files[number - 1], message))
+            body = self.work_dir / _batch_name(index + 1)
+            part = self.work_dir / "parts" / f"part-{index + 1:05d}.jsonl"
+            await anyio.to_thread.run_sync(_write_part, body, files, message, part)
+            self._parts[index] = part
+        finally:
+            if self._parts[index] is None:
+                self._settling[index] = None  # the next waiter tries again
+            event.set()
+
+    async def _merge(self) -> None:
+        """Join the batches' parts, in batch order, into one JSONL file (off the loop)."""
+        parts = [part for part in self._parts if part is not None]
+        assert len(parts) == len(self.batches)
         merged = self.work_dir / MERGED_NAME
-        await anyio.to_thread.run_sync(_merge_files, plan, merged)
+        await anyio.to_thread.run_sync(_join_parts, parts, merged)
         self.merged_path = merged
 
     async def results(self) -> AsyncIterator[tuple[str, dict[str, SourceResult]]]:
@@ -333,35 +339,89 @@ def _copy_with_hash(source: Path, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _merge_files(plan: list[tuple[Path | None, list[Path], str | None]], merged: Path) -> None:
-    """One line per submitted location: ``{"id": ..., "results": {source: {...}}}``."""
-    tmp = merged.with_name(merged.name + ".part")
+def _write_part(body_path: Path, files: list[Path], failure: str | None, part: Path) -> None:
+    """One batch's lines ``{"id": ..., "results": {source: {...}}}``, one per location sent.
+
+    Each location's results are copied from the output file as the server wrote them (no
+    re-encoding: half the cost); a location the output lacks gets a failed result per source.
+    """
+    found: dict[str, str] = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for location_id, value, raw in _raw_members(text):
+            if isinstance(value, dict):
+                found[location_id] = raw
+    part.parent.mkdir(parents=True, exist_ok=True)
+    tmp = part.with_name(part.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
-        for body_path, files, failure in plan:
-            found: dict[str, Any] = {}
-            for path in files:
-                with open(path, encoding="utf-8") as f:
-                    data = json.load(f)
-                if isinstance(data, dict):
-                    found.update(data)
-            if body_path is None:
-                for location_id, results in found.items():
-                    out.write(json.dumps({"id": location_id, "results": results}) + "\n")
-                continue
+        if not body_path.exists():  # a run resumed without its work folder
+            for location_id, raw in found.items():
+                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw}}}\n')
+        else:
             with open(body_path, encoding="utf-8") as f:
                 body = json.load(f)
             default_sources = body.get("sources") or []
             reason = failure or "the server returned no result for this location"
             for location in body["locations"]:
                 location_id = location["id"]
-                results = found.get(location_id)
-                if not isinstance(results, dict):
-                    results = {
-                        source: {"is_success": False, "error_message": reason}
-                        for source in (location.get("sources") or default_sources)
-                    }
-                out.write(json.dumps({"id": location_id, "results": results}) + "\n")
+                raw_results = found.get(location_id)
+                if raw_results is None:
+                    raw_results = json.dumps(
+                        {
+                            source: {"is_success": False, "error_message": reason}
+                            for source in (location.get("sources") or default_sources)
+                        }
+                    )
+                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw_results}}}\n')
+    os.replace(tmp, part)
+
+
+def _join_parts(parts: list[Path], merged: Path) -> None:
+    tmp = merged.with_name(merged.name + ".part")
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
     os.replace(tmp, merged)
+    for part in parts:
+        part.unlink()
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first non-whitespace character from ``i``."""
+    match = _WS.match(text, i)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _raw_members(text: str) -> Iterator[tuple[str, Any, str]]:
+    """``(key, value, value's JSON text)`` for each member of the JSON object ``text``."""
+    decode = _DECODER.raw_decode
+    i = _skip(text, 0)
+    if text[i : i + 1] != "{":
+        return  # not an object (as before: such a file holds no results)
+    i = _skip(text, i + 1)
+    if text[i : i + 1] == "}":
+        return
+    while True:
+        key, i = decode(text, i)
+        i = _skip(text, i)
+        if text[i : i + 1] != ":":
+            raise ValueError(f"expected ':' at character {i}")
+        start = _skip(text, i + 1)
+        value, end = decode(text, start)
+        yield key, value, text[start:end]
+        i = _skip(text, end)
+        if text[i : i + 1] == ",":
+            i = _skip(text, i + 1)
+        elif text[i : i + 1] == "}":
+            return
+        else:
+            raise ValueError(f"expected ',' or '}}' at character {i}")
 
 
 def new_work_dir(runtime: Runtime, run_id: str) -> Path:

@@ -166,10 +166,10 @@ class JobHandle(Generic[S]):
         if status.done and poller is not None:
             self._rt.polls.finish(poller)
 
-    async def _poll_once(self) -> tuple[bool, float | None]:
+    async def _poll_once(self) -> tuple[bool, float | None, float | None]:
         status, retry_after = await self._fetch()
         self._observe(status)
-        return status.done, retry_after
+        return status.done, retry_after, status.progress
 
     async def refresh(self) -> S:
         """Fetch the status once, now; errors are raised as they come."""

@@ -42,6 +42,11 @@ logger = logging.getLogger("sovfixer_async")
 #: Failures of a single poll that only mean "try again later".
 TRANSIENT = (TransportError, RateLimitedError, ServerError)
 
+#: A poll aimed at the estimated end may wait at most this many plain intervals...
+ETA_STRETCH = 3.0
+#: ...and comes no sooner than this share of ``PollPolicy.initial`` after the last one.
+ETA_FLOOR = 0.2
+
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
 #: of generator state each).
 _RNG = random.Random()
@@ -49,11 +54,35 @@ _RNG = random.Random()
 
 @define
 class PollSchedule:
-    """Intervals for one handle, measured from its submission time (monotonic clock)."""
+    """Intervals for one handle, measured from its submission time (monotonic clock).
+
+    When the server reports progress, :meth:`observe` keeps the first sample that shows
+    some and estimates the end by straight-line extrapolation. The next poll is then aimed
+    at that estimate: sooner than the growing interval when the end is near (so the end is
+    seen within one round trip), and up to ``ETA_STRETCH`` times later when it is far (so
+    fewer polls are sent). No progress, or none gained, leaves the plain schedule.
+    """
 
     policy: PollPolicy
     started: float
     rng: random.Random = field(default=_RNG)
+    #: The first progress sample above zero: when (monotonic) and how much (0-1).
+    first_seen: float = -1.0
+    first_progress: float = 0.0
+    #: Estimated end of the job (monotonic), or None.
+    eta: float | None = None
+
+    def observe(self, now: float, progress: float | None) -> None:
+        """Take a progress sample (0-1, None when the server gives none)."""
+        self.eta = None
+        if progress is None or not 0.0 < progress < 1.0:
+            return
+        if self.first_seen < 0:
+            self.first_seen, self.first_progress = now, progress
+            return
+        gained = progress - self.first_progress
+        if gained > 0:
+            self.eta = now + (1.0 - progress) * (now - self.first_seen) / gained
 
     def next_interval(self, now: float, retry_after: float | None = None) -> float:
         p = self.policy
@@ -61,6 +90,9 @@ class PollSchedule:
         interval = min(p.max_interval, max(p.initial, elapsed * (p.factor - 1.0)))
         if p.jitter:
             interval *= self.rng.uniform(1.0 - p.jitter, 1.0 + p.jitter)
+        if self.eta is not None and self.eta > now:
+            aimed = max(self.eta - now, p.initial * ETA_FLOOR)
+            interval = min(aimed, interval * ETA_STRETCH, max(interval, p.max_interval))
         if retry_after is not None:
             interval = max(interval, min(retry_after, p.max_retry_after))
         return interval
@@ -75,8 +107,8 @@ class Pollable(Protocol):
     @property
     def kind(self) -> str: ...
 
-    async def _poll_once(self) -> tuple[bool, float | None]:
-        """Fetch and apply the status once; True when it is terminal, and any Retry-After."""
+    async def _poll_once(self) -> tuple[bool, float | None, float | None]:
+        """Fetch and apply the status once: terminal or not, Retry-After, progress (0-1)."""
         ...
 
 
@@ -208,7 +240,8 @@ class PollScheduler:
         with anyio.CancelScope() as scope:
             poller.scope = scope
             try:
-                done, retry_after = await target._poll_once()
+                done, retry_after, progress = await target._poll_once()
+                poller.schedule.observe(time.monotonic(), progress)
             except TRANSIENT as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 logger.info(
