@@ -38,7 +38,7 @@ from sovfixer_async.jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
 from sovfixer_async.locations import LocationsInput, bulk_locations
 from sovfixer_async.models import BulkEnhanceStatus, CreatedResponse, SourceResult, structure
 from sovfixer_async.models.requests import bulk_enhance_body
-from sovfixer_async.transport import Safety
+from sovfixer_async.transport import EncodedJson, Safety, encode_json
 from sovfixer_async.webhooks import WebhookReceiver
 
 MERGED_NAME = "results.jsonl"
@@ -313,6 +313,14 @@ class BulkRun:
         return targets
 
 
+def _encoded_body(path: Path, callback_url: str | None, gzip_above: int) -> EncodedJson:
+    """A batch body as sent (JSON, gzipped when large), made off the event loop."""
+    body = json.loads(path.read_bytes())
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return encode_json(body, gzip_above)
+
+
 def _batch_name(number: int) -> str:
     return f"batch-{number:05d}.json"
 
@@ -516,15 +524,17 @@ async def submit_batches(
     async def submit(index: int, path: Path) -> None:
         async with limiter:
             try:
-                body = json.loads(await anyio.Path(path).read_bytes())
+                callback_url = None
                 if receiver is not None:
-                    nonces[index], body["callback_url"] = receiver.new_url()
+                    nonces[index], callback_url = receiver.new_url()
+                body = await anyio.to_thread.run_sync(
+                    _encoded_body, path, callback_url, runtime.config.gzip_threshold
+                )
                 response = await runtime.transport.request(
                     "POST",
                     "data",
                     "/api/v1/bulk_enhance",
                     json=body,
-                    compress=True,
                     safety=Safety.SUBMIT,
                     what=f"bulk_enhance submission of batch {index + 1}/{len(paths)}",
                 )

@@ -249,6 +249,22 @@ class _Outcome(enum.Enum):
     MAYBE_SENT = "maybe sent"
 
 
+@frozen
+class EncodedJson:
+    """A JSON request body encoded ahead of the request; gzipped when ``gzipped``."""
+
+    data: bytes
+    gzipped: bool = False
+
+
+def encode_json(value: Any, gzip_above: int | None = None) -> EncodedJson:
+    """Compact JSON bytes, gzipped when longer than ``gzip_above`` (None: never)."""
+    data = jsonlib.dumps(value, separators=(",", ":")).encode()
+    if gzip_above is not None and len(data) > gzip_above:
+        return EncodedJson(gzip.compress(data, compresslevel=5), gzipped=True)
+    return EncodedJson(data)
+
+
 class Transport:
     """Owns the aiohttp session (created on enter, closed on exit) and the limiter."""
 
@@ -372,7 +388,8 @@ class Transport:
     ) -> Response:
         """Send one API request with retries; return the 2xx response or raise typed.
 
-        ``compress`` gzips a JSON body above ``config.gzip_threshold`` bytes.
+        ``compress`` gzips a JSON body above ``config.gzip_threshold`` bytes. ``json`` may be
+        an :class:`EncodedJson` made ahead (e.g. in a worker thread), sent as it is.
         """
         url = path_or_url if "://" in path_or_url else self.url(api, path_or_url)
         what = what or f"{method} {URL(url).path}"
@@ -380,10 +397,11 @@ class Transport:
         headers.update(self.auth_headers(url))
         body: bytes | None = None
         if json is not None:
-            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+            if not isinstance(json, EncodedJson):
+                json = encode_json(json, self.config.gzip_threshold if compress else None)
+            body = json.data
             headers["Content-Type"] = "application/json"
-            if compress and len(body) > self.config.gzip_threshold:
-                body = gzip.compress(body, compresslevel=5)
+            if json.gzipped:
                 headers["Content-Encoding"] = "gzip"
         elif form is not None:
             body = urllib.parse.urlencode(list(form)).encode()
