@@ -42,9 +42,12 @@ logger = logging.getLogger("sovfixer_async")
 #: Failures of a single poll that only mean "try again later".
 TRANSIENT = (TransportError, RateLimitedError, ServerError)
 
-#: A poll aimed at the estimated end may wait at most this many plain intervals...
+#: When the estimated end is further than the plain interval, the next poll goes this share
+#: of the way (an estimate from coarse progress, e.g. 10 locations, can be late by a step)...
+ETA_APPROACH = 0.8
+#: ...and waits at most this many plain intervals...
 ETA_STRETCH = 3.0
-#: ...and comes no sooner than this share of ``PollPolicy.initial`` after the last one.
+#: ...and an aimed poll comes no sooner than this share of ``PollPolicy.initial``.
 ETA_FLOOR = 0.2
 
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
@@ -59,8 +62,9 @@ class PollSchedule:
     When the server reports progress, :meth:`observe` keeps the first sample that shows
     some and estimates the end by straight-line extrapolation. The next poll is then aimed
     at that estimate: sooner than the growing interval when the end is near (so the end is
-    seen within one round trip), and up to ``ETA_STRETCH`` times later when it is far (so
-    fewer polls are sent). No progress, or none gained, leaves the plain schedule.
+    seen within one round trip), and when it is far, most of the way there, up to
+    ``ETA_STRETCH`` times later than the plain schedule (so fewer polls are sent). No
+    progress, or none gained, leaves the plain schedule.
     """
 
     policy: PollPolicy
@@ -111,8 +115,13 @@ class PollSchedule:
             interval *= self.rng.uniform(1.0 - p.jitter, 1.0 + p.jitter)
         floor = p.initial * ETA_FLOOR
         if self.eta is not None and self.eta > now:
-            aimed = max(self.eta - now, floor)
-            interval = min(aimed, interval * ETA_STRETCH, max(interval, p.max_interval))
+            until = self.eta - now
+            if until <= interval:
+                interval = max(until, floor)
+            else:  # far: go most of the way, then aim again from a longer baseline
+                interval = min(
+                    max(until * ETA_APPROACH, interval), interval * ETA_STRETCH, p.max_interval
+                )
         elif sibling is not None and elapsed < sibling[1]:
             since, until = sibling
             step = (until - since) / 3
