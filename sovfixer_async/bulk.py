@@ -243,7 +243,14 @@ class BulkRun:
                 message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
             body = self.work_dir / _batch_name(index + 1)
             part = self.work_dir / "parts" / f"part-{index + 1:05d}.jsonl"
-            await anyio.to_thread.run_sync(_write_part, body, files, message, part)
+            try:
+                await anyio.to_thread.run_sync(_write_part, body, files, message, part)
+            except ValueError as exc:  # JSON the server sent, or a body on disk, is broken
+                error = SOVFixerError(
+                    f"bulk run {self.id}: cannot read the results of batch {batch.id}: {exc}"
+                )
+                error.job_id = batch.id
+                raise error from exc
             self._parts[index] = part
         finally:
             if self._parts[index] is None:
