@@ -131,6 +131,7 @@ class BulkRun:
         #: Size and sha256 of each file the last ``download`` wrote.
         self.files: list[DownloadResult] = []
         self._merge_lock = anyio.Lock()
+        self._part_lock = anyio.Lock()
         #: Each batch's results as JSONL lines, written as soon as that batch is done.
         self._parts: list[Path | None] = [None] * len(self.batches)
         #: Set while (or once) a waiter fetches a batch's output and writes its part.
@@ -244,7 +245,8 @@ class BulkRun:
             body = self.work_dir / _batch_name(index + 1)
             part = self.work_dir / "parts" / f"part-{index + 1:05d}.jsonl"
             try:
-                await anyio.to_thread.run_sync(_write_part, body, files, message, part)
+                async with self._part_lock:  # one batch in memory at a time (and one GIL)
+                    await anyio.to_thread.run_sync(_write_part, body, files, message, part)
             except ValueError as exc:  # JSON the server sent, or a body on disk, is broken
                 error = SOVFixerError(
                     f"bulk run {self.id}: cannot read the results of batch {batch.id}: {exc}"
