@@ -624,7 +624,8 @@ def create_bulk(
 async def _compute_from(delay: float, state: EmulatorState, job: BulkJob) -> BulkOutcome:
     """Compute ``job`` in a worker thread once it leaves PENDING (not while clients submit)."""
     await asyncio.sleep(delay)
-    return await asyncio.to_thread(_compute_for, state, job)
+    async with state.compute_slot:
+        return await asyncio.to_thread(_compute_for, state, job)
 
 
 def _compute_for(state: EmulatorState, job: BulkJob) -> BulkOutcome:

@@ -269,6 +269,9 @@ class EmulatorState:
     usage: list[UsageEvent] = field(factory=list)
     #: One lock per output being rendered for the first time.
     render_locks: dict[tuple[str, str], asyncio.Lock] = field(factory=dict)
+    #: Big bulk jobs are computed in a worker thread one at a time: several at once took
+    #: the GIL from the event loop, and every request stalled for a second.
+    compute_slot: asyncio.Semaphore = field(factory=lambda: asyncio.Semaphore(1))
     #: Heap of (end time, sequence, job) not yet finished.
     due: list[tuple[float, int, Job]] = field(factory=list)
     _seq: itertools.count[int] = field(factory=itertools.count)
