@@ -2,7 +2,7 @@
 
 The emulator runs jobs for an hour, so nothing finishes. A few hundred output requests are
 created, and ``client.resume(token)`` turns their tokens into 10,000 live handles (each
-with its own id string, poll task and status), every one awaited by a task of its own.
+with its own id string, poller and status), every one awaited by a task of its own.
 
 * Baseline: 10,000 bare tasks awaiting an ``anyio.Event`` -- what the caller's own waiting
   tasks cost, whatever they wait for.
@@ -10,7 +10,7 @@ with its own id string, poll task and status), every one awaited by a task of it
   sleeps 10 ms again and again and records how late it wakes, from the moment every wait
   has started (after a short settle) to the end; RSS growth is taken at the end and every
   garbage collection is timed. Targets: loop lag p99 < 20 ms; <= 10 KB per waiting job
-  for the SDK's share (handle + poll task: the total less the bare waiting task).
+  for the SDK's share (handle + poller: the total less the bare waiting task).
 * Phase 2 (tracemalloc): the same for another 10,000 handles, with the Python memory
   traced per handle and where it goes.
 

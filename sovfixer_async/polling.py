@@ -238,10 +238,12 @@ class PollScheduler:
                     # every poll slot is taken: the next wake-up is a poll ending, and the
                     # polls pushed meanwhile are due no sooner than those already waiting
                     self._sleep_until = -math.inf
+                    delay = math.inf
                 else:
                     self._sleep_until = heap[0][0] if heap else math.inf
+                    delay = self._sleep_until - now
                 if not self._wake.is_set():
-                    with anyio.move_on_after(self._sleep_until - now):
+                    with anyio.move_on_after(delay):
                         await self._wake.wait()
                 self._wake = anyio.Event()
         finally:
