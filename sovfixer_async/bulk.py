@@ -42,8 +42,10 @@ from sovfixer_async.transport import EncodedJson, Safety, encode_json
 from sovfixer_async.webhooks import WebhookReceiver
 
 MERGED_NAME = "results.jsonl"
-#: Batch bodies up to this size are written to the (page-cached) work folder on the loop.
+#: Batch bodies up to this size are written to the (page-cached) work folder on the loop...
 INLINE_WRITE_BYTES = 1 << 20
+#: ...and read back and encoded for sending on the loop up to this size (no gzip below it).
+INLINE_ENCODE_BYTES = 1 << 16
 
 
 @frozen
@@ -264,7 +266,11 @@ class BulkRun:
         parts = [part for part in self._parts if part is not None]
         assert len(parts) == len(self.batches)
         merged = self.work_dir / MERGED_NAME
-        await anyio.to_thread.run_sync(_join_parts, parts, merged)
+        if len(parts) == 1:
+            # a rename: no worker-thread hop (each costs a turn of a busy loop)
+            os.replace(parts[0], merged)
+        else:
+            await anyio.to_thread.run_sync(_join_parts, parts, merged)
         self.merged_path = merged
 
     async def results(self) -> AsyncIterator[tuple[str, dict[str, SourceResult]]]:
@@ -543,9 +549,13 @@ async def submit_batches(
                 callback_url = None
                 if receiver is not None:
                     nonces[index], callback_url = receiver.new_url()
-                body = await anyio.to_thread.run_sync(
-                    _encoded_body, path, callback_url, runtime.config.gzip_threshold
-                )
+                gzip_above = runtime.config.gzip_threshold
+                if path.stat().st_size <= INLINE_ENCODE_BYTES:  # a small batch: no hop
+                    body = _encoded_body(path, callback_url, gzip_above)
+                else:
+                    body = await anyio.to_thread.run_sync(
+                        _encoded_body, path, callback_url, gzip_above
+                    )
                 response = await runtime.transport.request(
                     "POST",
                     "data",

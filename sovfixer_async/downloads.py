@@ -685,24 +685,29 @@ class _Download:
         assert path is not None
         if self.writer_error is not None:
             raise self.fail(f"cannot write {part.path}: {self.writer_error}") from self.writer_error
-        complete = await anyio.to_thread.run_sync(part.finish)
-        size, digest = part.size, part.hasher.hexdigest()
-        if not complete:
-            raise self.fail("compressed body ended early", DownloadIntegrityError)
-        if self.total is not None and size != self.total:
-            raise self.fail(
-                f"wrote {size} bytes, server announced {self.total}", DownloadIntegrityError
-            )
-        match = _SHA256_ETAG.match(self.etag or "") if self.encoding is None else None
-        if match and match.group(1).lower() != digest:
-            raise self.fail(
-                f"sha256 {digest} does not match the server's ETag {self.etag}",
-                DownloadIntegrityError,
-            )
+
+        def finish_and_commit() -> str | None:
+            """In one worker-thread hop (each costs a turn of a busy loop): fsync, verify,
+            and move into place when sound; else what is wrong."""
+            complete = part.finish()
+            size, digest = part.size, part.hasher.hexdigest()
+            if not complete:
+                return "compressed body ended early"
+            if self.total is not None and size != self.total:
+                return f"wrote {size} bytes, server announced {self.total}"
+            match = _SHA256_ETAG.match(self.etag or "") if self.encoding is None else None
+            if match and match.group(1).lower() != digest:
+                return f"sha256 {digest} does not match the server's ETag {self.etag}"
+            _commit(part.path, path, self.overwrite)
+            return None
+
         try:
-            await anyio.to_thread.run_sync(_commit, part.path, path, self.overwrite)
+            problem = await anyio.to_thread.run_sync(finish_and_commit)
         except FileExistsError:
             raise DestinationExistsError(str(path), job_id=self.job_id) from None
+        if problem is not None:
+            raise self.fail(problem, DownloadIntegrityError)
+        size, digest = part.size, part.hasher.hexdigest()
         if self.events is not None:
             self.events.emit(DownloadFinished(self.url, path, self.job_id, size, digest))
         return DownloadResult(path, self.url, size, digest, self.attempts, self.resumed)
