@@ -277,6 +277,7 @@ class PollScheduler:
     async def _poll_one(self, poller: Poller) -> None:
         target = poller.target
         retry_after: float | None = None
+        done = False
         with anyio.CancelScope() as scope:
             poller.scope = scope
             try:

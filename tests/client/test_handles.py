@@ -20,6 +20,7 @@ from sovfixer_async import (
     OutputJob,
     ParseJob,
     PollPolicy,
+    RetryPolicy,
     SOVFixerError,
     UpdateJob,
     as_completed,
@@ -239,3 +240,16 @@ async def test_closing_the_client_ends_waits_with_an_error_naming_the_job() -> N
     assert "client closed" in str(errors[0])
     assert job.id in str(errors[0])
     assert not job.done
+
+
+async def test_polls_that_fail_after_their_retries_are_missed_not_fatal(
+    emulator: Any, make_client: Any
+) -> None:
+    # half the requests refused (429/503, Retry-After 1 s), no retries: polls fail outright
+    async with make_client(retry=RetryPolicy.no_wait(attempts=1)) as client:
+        jobs = [await client.update_sov(SOVID, ROW) for _ in range(5)]
+        emulator.set_faults(fault_rate=0.5)
+        statuses = [await job.wait(timeout=30) for job in jobs]
+        refused = client.stats.by_status[429] + client.stats.by_status[503]
+    assert all(s.state == "COMPLETE" for s in statuses)
+    assert refused > 0
