@@ -238,10 +238,8 @@ class BulkRun:
             files: list[Path] = []
             failure = batch.status.failure if batch.status is not None else None
             message = None
-            if failure is None:
-                outputs_dir = self.work_dir / "outputs"
-                await anyio.Path(outputs_dir).mkdir(parents=True, exist_ok=True)
-                files = await batch.download(outputs_dir, overwrite=True)
+            if failure is None:  # (the handle's download makes the folder)
+                files = await batch.download(self.work_dir / "outputs", overwrite=True)
             else:
                 message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
             body = self.work_dir / _batch_name(index + 1)
@@ -331,10 +329,16 @@ class BulkRun:
 
 
 def _encoded_body(path: Path, callback_url: str | None, gzip_above: int) -> EncodedJson:
-    """A batch body as sent (JSON, gzipped when large), made off the event loop."""
-    body = json.loads(path.read_bytes())
-    if callback_url is not None:
-        body["callback_url"] = callback_url
+    """A batch body as sent (JSON, gzipped when large).
+
+    The file already holds the compact JSON to send; only a per-batch callback URL makes
+    it be decoded and encoded again.
+    """
+    data = path.read_bytes()
+    if callback_url is None:
+        return EncodedJson.of(data, gzip_above)
+    body = json.loads(data)
+    body["callback_url"] = callback_url
     return encode_json(body, gzip_above)
 
 

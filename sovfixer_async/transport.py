@@ -256,13 +256,17 @@ class EncodedJson:
     data: bytes
     gzipped: bool = False
 
+    @classmethod
+    def of(cls, data: bytes, gzip_above: int | None = None) -> EncodedJson:
+        """JSON ``data`` as sent: gzipped when longer than ``gzip_above`` (None: never)."""
+        if gzip_above is not None and len(data) > gzip_above:
+            return cls(gzip.compress(data, compresslevel=5), gzipped=True)
+        return cls(data)
+
 
 def encode_json(value: Any, gzip_above: int | None = None) -> EncodedJson:
     """Compact JSON bytes, gzipped when longer than ``gzip_above`` (None: never)."""
-    data = jsonlib.dumps(value, separators=(",", ":")).encode()
-    if gzip_above is not None and len(data) > gzip_above:
-        return EncodedJson(gzip.compress(data, compresslevel=5), gzipped=True)
-    return EncodedJson(data)
+    return EncodedJson.of(jsonlib.dumps(value, separators=(",", ":")).encode(), gzip_above)
 
 
 class Transport:
