@@ -25,6 +25,7 @@ import anyio
 from attrs import frozen
 
 from sovfixer_async import downloads
+from sovfixer_async._urls import check_id
 from sovfixer_async.downloads import DownloadResult
 from sovfixer_async.errors import (
     DestinationExistsError,
@@ -150,7 +151,6 @@ class BulkRun:
             "id": self.id,
             "api": self.api,
             "batches": [b.id for b in self.batches],
-            "work_dir": str(self.work_dir),
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -452,17 +452,46 @@ def _raw_members(text: str) -> Iterator[tuple[str, Any, str]]:
             raise ValueError(f"expected ',' or '}}' at character {i}")
 
 
+#: The file that marks a folder as one this SDK made (and so may remove).
+MARKER = ".sovfixer-async"
+
+
 def new_work_dir(runtime: Runtime, run_id: str) -> Path:
-    """A fresh folder for one run; removed when the client closes unless kept."""
+    """The run's folder, named by its UUID inside the client's work root.
+
+    A folder made here is marked and removed when the client closes (unless kept); an
+    existing, marked one (an earlier client's, kept) is reused and left in place.
+    """
+    name = check_run_id(run_id)
     root = runtime.work_root
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="sovfixer-bulk-"))
+        (root / MARKER).touch()
         runtime.work_root = root
         runtime.created_dirs.append(root)
-    path = root / run_id
-    path.mkdir(parents=True, exist_ok=True)
+    path = root / name
+    if path in runtime.created_dirs or (path / MARKER).is_file():
+        return path
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        raise InvalidInputError(
+            f"{path} exists and was not made by sovfixer_async; not using it", field="work_dir"
+        ) from None
+    (path / MARKER).touch()
     runtime.created_dirs.append(path)
     return path
+
+
+def check_run_id(value: object) -> str:
+    """A bulk run id is a canonical UUID (the SDK makes them); anything else is refused."""
+    try:
+        canonical = str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        canonical = None
+    if canonical is None or canonical != value:
+        raise InvalidInputError("a bulk run id is a UUID", field="token.id")
+    return canonical
 
 
 async def start_run(
@@ -598,23 +627,21 @@ async def submit_batches(
 
 
 def resume_run(runtime: Runtime, data: dict[str, Any]) -> BulkRun:
-    """Rebuild a run from its token; its work folder is reused when it still exists."""
+    """Rebuild a run from a parsed token: its UUID and batch ids, nothing else.
+
+    A ``work_dir`` in a 0.1 token is ignored: a token never names a local path.
+    """
+    run_id = check_run_id(data["id"])
     batches = data.get("batches")
-    if (
-        not isinstance(batches, list)
-        or not batches
-        or not all(isinstance(b, str) and b for b in batches)
-    ):
+    if not isinstance(batches, list) or not batches:
         raise InvalidInputError("bulk run token has no batch ids", field="token")
-    run_id = str(data["id"])
-    folder = data.get("work_dir")
-    work_dir = Path(folder) if isinstance(folder, str) and Path(folder).is_dir() else None
-    if work_dir is None:
-        work_dir = new_work_dir(runtime, run_id)
-    return BulkRun(runtime, run_id, [BulkEnhanceJob(runtime, b) for b in batches], work_dir)
+    ids = [check_id(b, f"token.batches[{i}]") for i, b in enumerate(batches)]
+    work_dir = new_work_dir(runtime, run_id)
+    return BulkRun(runtime, run_id, [BulkEnhanceJob(runtime, b) for b in ids], work_dir)
 
 
 def remove_dirs(paths: list[Path]) -> None:
-    """Remove the work folders a client created (newest first), ignoring what is gone."""
+    """Remove the work folders a client made (newest first): only those it marked."""
     for path in reversed(paths):
-        shutil.rmtree(path, ignore_errors=True)
+        if not path.is_symlink() and (path / MARKER).is_file():
+            shutil.rmtree(path, ignore_errors=True)

@@ -14,6 +14,7 @@ import anyio
 import attrs
 
 from sovfixer_async import bulk, downloads
+from sovfixer_async._urls import segment
 from sovfixer_async.config import ClientConfig
 from sovfixer_async.errors import InvalidInputError, SOVFixerError
 from sovfixer_async.events import Callback, Event, EventBus, JobSubmitted
@@ -270,7 +271,7 @@ class Client:
         response = await self._transport.request(
             "POST",
             "extraction",
-            f"/api/v1/sov/{sovid}/initiate_update",
+            f"/api/v1/sov/{segment(sovid, 'sovid')}/initiate_update",
             json=initiate_body or None,
             safety=Safety.SUBMIT,
             job_id=sovid,
@@ -283,7 +284,7 @@ class Client:
             await self._transport.request(
                 "POST",
                 "extraction",
-                f"/api/v1/sov/update/{sudid}/add_locations",
+                f"/api/v1/sov/update/{segment(sudid)}/add_locations",
                 multipart=Multipart(
                     files=[FilePart("file", f"locations-{number:04d}.csv", batch, "text/csv")]
                 ),
@@ -294,7 +295,7 @@ class Client:
         await self._transport.request(
             "POST",
             "extraction",
-            f"/api/v1/sov/update/{sudid}/start",
+            f"/api/v1/sov/update/{segment(sudid)}/start",
             json=start.to_json(),
             safety=Safety.START,
             job_id=sudid,
@@ -326,7 +327,7 @@ class Client:
         response = await self._transport.request(
             "POST",
             "extraction",
-            f"/api/v1/sov/{sovid_or_sudid}/get_or_create_output",
+            f"/api/v1/sov/{segment(sovid_or_sudid, 'sovid_or_sudid')}/get_or_create_output",
             json=body,
             safety=Safety.SUBMIT,
             job_id=sovid_or_sudid,
@@ -548,7 +549,7 @@ class Client:
         response = await self._transport.request(
             "GET",
             "extraction",
-            f"/api/v1/sov/history/{record_id}",
+            f"/api/v1/sov/history/{segment(record_id, 'record_id')}",
             job_id=record_id,
             what="history item",
         )

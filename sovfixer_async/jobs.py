@@ -20,6 +20,7 @@ from anyio.abc import TaskGroup
 from attrs import define, field
 
 from sovfixer_async import downloads
+from sovfixer_async._urls import check_id, segment
 from sovfixer_async.config import ClientConfig
 from sovfixer_async.errors import InvalidInputError, JobFailed, JobTimeout, SOVFixerError
 from sovfixer_async.events import (
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
 
 S = TypeVar("S", bound=JobStatus)
 
-TOKEN_VERSION = 1
+#: The version of the tokens this SDK writes.
+TOKEN_VERSION = 2
 
 
 @define
@@ -258,7 +260,7 @@ class UpdateJob(JobHandle[UpdateStatus]):
     __slots__ = ()
 
     def _status_path(self) -> str:
-        return f"/api/v1/sov/update/{self.id}"
+        return f"/api/v1/sov/update/{segment(self.id)}"
 
 
 class OutputJob(JobHandle[OutputStatus]):
@@ -270,7 +272,7 @@ class OutputJob(JobHandle[OutputStatus]):
     __slots__ = ()
 
     def _status_path(self) -> str:
-        return f"/api/v1/sov/get_or_create_output/{self.id}"
+        return f"/api/v1/sov/get_or_create_output/{segment(self.id)}"
 
 
 class ParseJob(JobHandle[ParseStatus]):
@@ -282,7 +284,7 @@ class ParseJob(JobHandle[ParseStatus]):
     __slots__ = ()
 
     def _status_path(self) -> str:
-        return f"/api/v1/sov/{self.id}"
+        return f"/api/v1/sov/{segment(self.id)}"
 
     def _status_params(self) -> dict[str, str]:
         return {"include_progress": "true"}
@@ -297,7 +299,7 @@ class BulkEnhanceJob(JobHandle[BulkEnhanceStatus]):
     __slots__ = ()
 
     def _status_path(self) -> str:
-        return f"/api/v1/bulk_enhance/{self.id}"
+        return f"/api/v1/bulk_enhance/{segment(self.id)}"
 
 
 HANDLE_TYPES: dict[str, type[JobHandle[Any]]] = {
@@ -305,22 +307,44 @@ HANDLE_TYPES: dict[str, type[JobHandle[Any]]] = {
 }
 
 
+#: Token versions this SDK reads: 1 (0.1; its bulk-run ``work_dir`` is ignored) and 2.
+TOKEN_VERSIONS = (1, 2)
+#: A token longer than this is refused before it is decoded.
+MAX_TOKEN_LENGTH = 4 * 1024 * 1024
+
+
 def parse_token(token: str) -> dict[str, Any]:
-    """Decode a resume token, or raise ``InvalidInputError`` saying what is wrong."""
+    """Decode a resume token, or raise ``InvalidInputError`` saying what is wrong.
+
+    A token is untrusted input (it may come back from a database or a queue): its
+    version, kind and id are checked here; nothing in it is ever used as a local path.
+    """
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidInputError(
+            f"not a resume token (expected a string of at most {MAX_TOKEN_LENGTH} characters)",
+            field="token",
+        )
     try:
         data = json.loads(token)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise InvalidInputError(
             "not a resume token (expected the JSON string a handle's .token gives)",
             field="token",
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
-        raise InvalidInputError("resume token has no job id", field="token")
-    if data.get("v") != TOKEN_VERSION:
+    if not isinstance(data, dict):
+        raise InvalidInputError("not a resume token (expected a JSON object)", field="token")
+    version = data.get("v")
+    if type(version) is not int or version not in TOKEN_VERSIONS:
         raise InvalidInputError(
-            f"resume token version {data.get('v')!r} is not supported (expected {TOKEN_VERSION})",
+            f"resume token version {version!r} is not supported "
+            f"(expected one of {', '.join(map(str, TOKEN_VERSIONS))})",
             field="token",
         )
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise InvalidInputError("resume token has no job id", field="token")
+    check_id(data["id"], "token.id")
+    if not isinstance(data.get("kind"), str):
+        raise InvalidInputError("resume token has no job kind", field="token")
     return data
 
 

@@ -395,7 +395,8 @@ class Transport:
         ``compress`` gzips a JSON body above ``config.gzip_threshold`` bytes. ``json`` may be
         an :class:`EncodedJson` made ahead (e.g. in a worker thread), sent as it is.
         """
-        url = path_or_url if "://" in path_or_url else self.url(api, path_or_url)
+        # Only a path is joined to the API base: an id holding "://" is no absolute URL.
+        url = self.url(api, path_or_url) if path_or_url.startswith("/") else path_or_url
         what = what or f"{method} {URL(url).path}"
         headers: dict[str, str] = {"Accept-Encoding": "gzip"}
         headers.update(self.auth_headers(url))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -30,6 +31,7 @@ from sovfixer_async import (
 from sovfixer_async.cli.context import Context
 from sovfixer_async.cli.parser import UsageError
 from sovfixer_async.cli.progress import human_bytes
+from sovfixer_async.downloads import safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 
@@ -220,10 +222,19 @@ async def finish_all(ctx: Context, jobs: list[JobHandle[Any]], out: str, force: 
                 continue
 
             async def fetch(job: JobHandle[Any]) -> None:
-                await finish(ctx, job, str(Path(out) / job.id), force)
+                await finish(ctx, job, job_folder(out, job.id), force)
 
             tg.start_soon(fetch, job)
     return status
+
+
+def job_folder(out: str, job_id: str) -> str:
+    """``out``'s subfolder for a job: the server's id made a safe name, never a path."""
+    digest = hashlib.sha256(job_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    name = safe_filename(job_id, fallback=f"job-{digest}")
+    if name != job_id:  # two ids that clean to one name must not share a folder
+        name = f"{name}-{digest}"
+    return str(Path(out) / name)
 
 
 async def enhance(ctx: Context, args: argparse.Namespace) -> int:

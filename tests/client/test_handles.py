@@ -42,7 +42,7 @@ async def test_wait_timeout_then_resume_in_a_fresh_client(make_client: Any) -> N
         assert info.value.token == job.token
         assert job.id in str(info.value)
         token = job.token
-    assert json.loads(token) == {"v": 1, "kind": "update", "id": job.id, "api": "extraction"}
+    assert json.loads(token) == {"v": 2, "kind": "update", "id": job.id, "api": "extraction"}
     async with make_client() as second:
         again = second.resume(token)
         assert isinstance(again, UpdateJob)
