@@ -20,7 +20,7 @@ from typing import Any
 import _common as c
 import anyio
 
-from sovfixer_async.client import Client
+from sovfixer_async._client import Client
 
 
 def rows(n: int) -> Iterator[dict[str, Any]]:

@@ -24,8 +24,8 @@ import _common as c
 import aiohttp
 import anyio
 
-from sovfixer_async.client import Client
-from sovfixer_async.jobs import OutputJob
+from sovfixer_async._client import Client
+from sovfixer_async._jobs import OutputJob
 
 WORKERS = 64
 

@@ -34,9 +34,9 @@ import _common as c
 import aiohttp
 import anyio
 
-from sovfixer_async.config import ClientConfig, RetryPolicy
-from sovfixer_async.downloads import DEFAULT_CHUNK_SIZE, download
-from sovfixer_async.transport import Transport
+from sovfixer_async._config import ClientConfig, RetryPolicy
+from sovfixer_async._downloads import DEFAULT_CHUNK_SIZE, download
+from sovfixer_async._transport import Transport
 
 FAST_SERVER = """
 import asyncio, hashlib, os, sys

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import _common as c
 import anyio
 
-from sovfixer_async.client import Client
+from sovfixer_async._client import Client
 
 JOB_SECONDS = (0.5, 1.0, 2.0)
 KINDS = ("update", "output", "bulk")

@@ -31,7 +31,7 @@ from typing import Any
 import _common as c
 import anyio
 
-from sovfixer_async.client import Client
+from sovfixer_async._client import Client
 
 #: Seconds between starting the waits and the start of the measured window.
 SETTLE = 2.0

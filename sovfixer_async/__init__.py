@@ -4,12 +4,11 @@
 parse jobs and bulk-enhance runs at once over one bounded connection pool.
 """
 
-from sovfixer_async._version import __version__
-from sovfixer_async.bulk import BulkRun, BulkRunStatus
-from sovfixer_async.client import Client
-from sovfixer_async.config import ClientConfig, PollPolicy, RetryPolicy
-from sovfixer_async.downloads import DownloadResult
-from sovfixer_async.errors import (
+from sovfixer_async._bulk import BulkRun, BulkRunStatus
+from sovfixer_async._client import Client
+from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
+from sovfixer_async._downloads import DownloadResult
+from sovfixer_async._errors import (
     AmbiguousSubmissionError,
     APIError,
     AuthenticationError,
@@ -29,7 +28,7 @@ from sovfixer_async.errors import (
     TransportError,
     ValidationError,
 )
-from sovfixer_async.events import (
+from sovfixer_async._events import (
     DownloadFinished,
     DownloadProgress,
     Event,
@@ -39,7 +38,7 @@ from sovfixer_async.events import (
     JobStatusChanged,
     JobSubmitted,
 )
-from sovfixer_async.jobs import (
+from sovfixer_async._jobs import (
     BulkEnhanceJob,
     JobHandle,
     OutputJob,
@@ -47,9 +46,10 @@ from sovfixer_async.jobs import (
     UpdateJob,
     as_completed,
 )
+from sovfixer_async._transport import TransportStats
+from sovfixer_async._version import __version__
+from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import ResponseShapeError
-from sovfixer_async.transport import TransportStats
-from sovfixer_async.webhooks import WebhookReceiver
 
 __all__ = [
     "APIError",
@@ -96,3 +96,11 @@ __all__ = [
     "__version__",
     "as_completed",
 ]
+
+# Public names live here, whatever private module defines them (as anyio and httpx do):
+# reprs, tracebacks and docs then show ``sovfixer_async.Client``, not a private room.
+for _name in __all__:
+    _value = globals()[_name]
+    if getattr(_value, "__module__", "").startswith("sovfixer_async."):
+        _value.__module__ = __name__
+del _name, _value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from sovfixer_async.errors import InvalidInputError
+from sovfixer_async._errors import InvalidInputError
 
 #: Longer ids are refused: no API id is anywhere near this long.
 MAX_ID_LENGTH = 1024

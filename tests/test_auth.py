@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async.auth import check_token, find_token, lookup_token
-from sovfixer_async.errors import InvalidInputError, MissingTokenError
+from sovfixer_async._auth import check_token, find_token, lookup_token
+from sovfixer_async._errors import InvalidInputError, MissingTokenError
 
 
 def write_ini(path: Path, text: str) -> Path:

@@ -25,23 +25,23 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async import downloads
-from sovfixer_async.config import ClientConfig, RetryPolicy
-from sovfixer_async.downloads import (
+from sovfixer_async import _downloads
+from sovfixer_async._config import ClientConfig, RetryPolicy
+from sovfixer_async._downloads import (
     DownloadResult,
     download,
     parse_content_disposition,
     safe_filename,
 )
-from sovfixer_async.errors import (
+from sovfixer_async._errors import (
     DestinationExistsError,
     DownloadError,
     DownloadIntegrityError,
     InvalidInputError,
     NotFoundError,
 )
-from sovfixer_async.events import DownloadFinished, DownloadProgress, Event, EventBus
-from sovfixer_async.transport import Transport
+from sovfixer_async._events import DownloadFinished, DownloadProgress, Event, EventBus
+from sovfixer_async._transport import Transport
 
 pytestmark = pytest.mark.anyio
 
@@ -633,7 +633,7 @@ async def test_disk_error_is_a_download_error(
     def full(self: Any, pieces: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(downloads._PartFile, "_write", full)
+    monkeypatch.setattr(_downloads._PartFile, "_write", full)
     with pytest.raises(DownloadError, match="No space left"):
         await download(transport, server.url + PATH, tmp_path, filename="out.json")
     assert list(tmp_path.iterdir()) == []

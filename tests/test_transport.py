@@ -22,8 +22,8 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async.config import ClientConfig, RetryPolicy
-from sovfixer_async.errors import (
+from sovfixer_async._config import ClientConfig, RetryPolicy
+from sovfixer_async._errors import (
     AmbiguousSubmissionError,
     AuthenticationError,
     NotFoundError,
@@ -32,7 +32,7 @@ from sovfixer_async.errors import (
     TransportError,
     ValidationError,
 )
-from sovfixer_async.transport import (
+from sovfixer_async._transport import (
     RetryBudget,
     Safety,
     Transport,

@@ -2,21 +2,21 @@
 
 Responses are tolerant (unknown keys and enum values never raise); requests are strict
 (every problem is an InvalidInputError naming its field). Models import nothing from
-the rest of the package except :mod:`sovfixer_async.errors`.
+the rest of the package except :mod:`sovfixer_async._errors`.
 
-The cattrs converter itself is ``sovfixer_async.models.converter.converter`` (not
+The cattrs converter itself is ``sovfixer_async.models._converter.converter`` (not
 re-exported here, so the name ``converter`` keeps meaning the submodule).
 """
 
-from sovfixer_async.models.common import (
+from sovfixer_async.models._common import (
     CreatedResponse,
     JobStatus,
     MessageResponse,
     Output,
     ResponseShapeError,
 )
-from sovfixer_async.models.converter import structure, unstructure
-from sovfixer_async.models.data import (
+from sovfixer_async.models._converter import structure, unstructure
+from sovfixer_async.models._data import (
     BulkEnhanceStatus,
     BulkRequestInfo,
     BulkResult,
@@ -27,7 +27,7 @@ from sovfixer_async.models.data import (
     UsageBucket,
     UsageResponse,
 )
-from sovfixer_async.models.enums import (
+from sovfixer_async.models._enums import (
     TERMINAL_STATES,
     DocumentType,
     Granularity,
@@ -38,7 +38,7 @@ from sovfixer_async.models.enums import (
     ResultStatus,
     UpdateType,
 )
-from sovfixer_async.models.extraction import (
+from sovfixer_async.models._extraction import (
     ActivityPage,
     HistoryItem,
     HistoryOutput,
@@ -58,7 +58,7 @@ from sovfixer_async.models.extraction import (
     UpdateResult,
     UpdateStatus,
 )
-from sovfixer_async.models.requests import (
+from sovfixer_async.models._requests import (
     LOCATION_FIELDS,
     BulkEnhanceRequest,
     BulkLocation,

@@ -1,4 +1,4 @@
-"""CLI tests: the real command (``python -m sovfixer_async.cli``) in a subprocess, against an
+"""CLI tests: the real command (``python -m sovfixer_async._cli``) in a subprocess, against an
 emulator running in the test's event loop on a free port."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sovfixer_async.emulator import RunningEmulator, run_emulator
 
 TOKEN = "cli-test-token"
 #: The command, as a console script would run it (the same ``main``).
-COMMAND = [sys.executable, "-m", "sovfixer_async.cli"]
+COMMAND = [sys.executable, "-m", "sovfixer_async._cli"]
 SOVID = "s-no-ping-hggcsk"
 PYCACHE = Path(tempfile.gettempdir()) / "sovfixer-async-cli-tests-pycache"
 

@@ -15,7 +15,7 @@ from anyio.streams.text import TextReceiveStream
 pytestmark = pytest.mark.anyio
 
 Run = Callable[..., Awaitable[Any]]  # the ``cli`` fixture (tests/cli/conftest.py)
-COMMAND = [sys.executable, "-m", "sovfixer_async.cli"]
+COMMAND = [sys.executable, "-m", "sovfixer_async._cli"]
 
 
 async def test_demo_end_to_end(cli: Run, tmp_path: Path) -> None:

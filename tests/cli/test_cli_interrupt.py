@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 TOKEN = "cli-test-token"
 SOVID = "s-no-ping-hggcsk"
-COMMAND = [sys.executable, "-m", "sovfixer_async.cli"]
+COMMAND = [sys.executable, "-m", "sovfixer_async._cli"]
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from sovfixer_async import InvalidInputError, JobCompleted, JobSubmitted
-from sovfixer_async.cli.commands import located, read_update_csvs, resume_token
-from sovfixer_async.cli.parser import (
+from sovfixer_async._cli.commands import located, read_update_csvs, resume_token
+from sovfixer_async._cli.parser import (
     UsageError,
     build_emulator_parser,
     build_parser,
     find_command,
     globals_of,
 )
-from sovfixer_async.cli.progress import Reporter, choose_mode, human_bytes
+from sovfixer_async._cli.progress import Reporter, choose_mode, human_bytes
 
 
 @pytest.mark.parametrize(

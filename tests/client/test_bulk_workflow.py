@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import BulkRun, Client, InvalidInputError
-from sovfixer_async.locations import bulk_locations
+from sovfixer_async._locations import bulk_locations
 
 pytestmark = pytest.mark.anyio
 

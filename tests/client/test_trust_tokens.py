@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import BulkRun, Client, InvalidInputError, NotFoundError, UpdateJob
-from sovfixer_async.cli.commands import job_folder
+from sovfixer_async._cli.commands import job_folder
 
 from .conftest import client_for
 

@@ -12,10 +12,10 @@ from typing import Any
 import anyio
 import pytest
 
-from sovfixer_async.config import ClientConfig, RetryPolicy
-from sovfixer_async.downloads import download
+from sovfixer_async._config import ClientConfig, RetryPolicy
+from sovfixer_async._downloads import download
+from sovfixer_async._transport import Transport
 from sovfixer_async.emulator import RunningEmulator, run_emulator
-from sovfixer_async.transport import Transport
 
 pytestmark = pytest.mark.anyio
 

@@ -310,7 +310,7 @@ def test_configs_satisfy_the_official_sdk_type() -> None:
 
 def test_configs_parse_into_the_client_model() -> None:
     from sovfixer_async.models import DatasourceConfig
-    from sovfixer_async.models.converter import structure
+    from sovfixer_async.models._converter import structure
 
     for code, raw in catalog.datasource_configs().items():
         config = structure(raw, DatasourceConfig)

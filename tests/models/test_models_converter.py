@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async.errors import SOVFixerError
+from sovfixer_async._errors import SOVFixerError
 from sovfixer_async.models import (
     ActivityPage,
     BulkEnhanceStatus,
@@ -40,7 +40,7 @@ from sovfixer_async.models import (
     structure,
     unstructure,
 )
-from sovfixer_async.models import converter as converter_module  # the submodule
+from sovfixer_async.models import _converter as converter_module  # the submodule
 
 RESPONSE_MODELS: list[type] = [
     ParseStatus,

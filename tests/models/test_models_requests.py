@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async.errors import InvalidInputError
+from sovfixer_async._errors import InvalidInputError
 from sovfixer_async.models import (
     LOCATION_FIELDS,
     BulkEnhanceRequest,

@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
+from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._version import __version__
-from sovfixer_async.errors import InvalidInputError
 
 #: Environments as the official SDK names them (its CLI offers the first four).
 ENVIRONMENTS = ("prod", "prodeu", "staging", "dev", "prod2", "staging2", "dev2", "local")

@@ -29,8 +29,8 @@ from typing import Protocol
 import anyio
 from attrs import define, field
 
-from sovfixer_async.config import PollPolicy
-from sovfixer_async.errors import (
+from sovfixer_async._config import PollPolicy
+from sovfixer_async._errors import (
     RateLimitedError,
     ServerError,
     SOVFixerError,

@@ -19,17 +19,19 @@ import anyio
 from anyio.abc import TaskGroup
 from attrs import define, field
 
-from sovfixer_async import downloads
-from sovfixer_async._urls import check_id, segment
-from sovfixer_async.config import ClientConfig
-from sovfixer_async.errors import InvalidInputError, JobFailed, JobTimeout, SOVFixerError
-from sovfixer_async.events import (
+from sovfixer_async import _downloads
+from sovfixer_async._config import ClientConfig
+from sovfixer_async._errors import InvalidInputError, JobFailed, JobTimeout, SOVFixerError
+from sovfixer_async._events import (
     EventBus,
     JobCompleted,
     JobFailedEvent,
     JobProgress,
     JobStatusChanged,
 )
+from sovfixer_async._polling import Poller, PollScheduler
+from sovfixer_async._transport import Api, Transport, parse_retry_after
+from sovfixer_async._urls import check_id, segment
 from sovfixer_async.models import (
     BulkEnhanceStatus,
     JobStatus,
@@ -38,11 +40,9 @@ from sovfixer_async.models import (
     UpdateStatus,
     structure,
 )
-from sovfixer_async.polling import Poller, PollScheduler
-from sovfixer_async.transport import Api, Transport, parse_retry_after
 
 if TYPE_CHECKING:
-    from sovfixer_async.downloads import DownloadResult
+    from sovfixer_async._downloads import DownloadResult
 
 S = TypeVar("S", bound=JobStatus)
 
@@ -237,7 +237,7 @@ class JobHandle(Generic[S]):
         results: list[DownloadResult] = []
         for output in status.outputs:
             results.append(
-                await downloads.download(
+                await _downloads.download(
                     self._rt.transport,
                     output.url,
                     folder,

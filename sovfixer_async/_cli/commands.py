@@ -28,10 +28,10 @@ from sovfixer_async import (
     JobHandle,
     as_completed,
 )
-from sovfixer_async.cli.context import Context
-from sovfixer_async.cli.parser import UsageError
-from sovfixer_async.cli.progress import human_bytes
-from sovfixer_async.downloads import safe_filename
+from sovfixer_async._cli.context import Context
+from sovfixer_async._cli.parser import UsageError
+from sovfixer_async._cli.progress import human_bytes
+from sovfixer_async._downloads import safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 

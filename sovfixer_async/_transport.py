@@ -28,9 +28,9 @@ from attrs import define, field, frozen
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from sovfixer_async import auth
-from sovfixer_async.config import ClientConfig, RetryPolicy
-from sovfixer_async.errors import (
+from sovfixer_async import _auth
+from sovfixer_async._config import ClientConfig, RetryPolicy
+from sovfixer_async._errors import (
     AmbiguousSubmissionError,
     APIError,
     AuthenticationError,
@@ -342,11 +342,11 @@ class Transport:
         if api not in self._tokens:
             cfg = self.config
             if api == "extraction":
-                value = auth.find_token(
+                value = _auth.find_token(
                     "sovfixer", cfg.token, environment=cfg.environment, ini_path=cfg.ini_path
                 )
             else:
-                value = auth.find_token(
+                value = _auth.find_token(
                     "pingdata",
                     cfg.data_token,
                     fallback=cfg.token,

@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
-from sovfixer_async.models.common import Output, StatusLogic, fraction
-from sovfixer_async.models.enums import (
+from sovfixer_async.models._common import Output, StatusLogic, fraction
+from sovfixer_async.models._enums import (
     DocumentType,
     HistoryStatus,
     Origin,

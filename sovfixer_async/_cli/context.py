@@ -8,8 +8,8 @@ from typing import Any
 from attrs import define
 
 from sovfixer_async import Client
-from sovfixer_async.cli.parser import PROG, GlobalOptions
-from sovfixer_async.cli.progress import Reporter
+from sovfixer_async._cli.parser import PROG, GlobalOptions
+from sovfixer_async._cli.progress import Reporter
 
 
 @define

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from sovfixer_async.errors import InvalidInputError
+from sovfixer_async._errors import InvalidInputError
 from sovfixer_async.models import validate_location, validate_update_row
 
 #: What ``update_sov(locations=...)`` and ``bulk_enhance(locations)`` accept.

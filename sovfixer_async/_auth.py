@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from sovfixer_async.errors import InvalidInputError, MissingTokenError
+from sovfixer_async._errors import InvalidInputError, MissingTokenError
 
 Product = Literal["sovfixer", "pingdata"]
 

@@ -24,23 +24,23 @@ from typing import Any
 import anyio
 from attrs import frozen
 
-from sovfixer_async import downloads
-from sovfixer_async._urls import check_id
-from sovfixer_async.downloads import DownloadResult
-from sovfixer_async.errors import (
+from sovfixer_async import _downloads
+from sovfixer_async._downloads import DownloadResult
+from sovfixer_async._errors import (
     DestinationExistsError,
     InvalidInputError,
     JobFailed,
     JobTimeout,
     SOVFixerError,
 )
-from sovfixer_async.events import JobSubmitted
-from sovfixer_async.jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
-from sovfixer_async.locations import LocationsInput, bulk_locations
+from sovfixer_async._events import JobSubmitted
+from sovfixer_async._jobs import TOKEN_VERSION, BulkEnhanceJob, Runtime
+from sovfixer_async._locations import LocationsInput, bulk_locations
+from sovfixer_async._transport import EncodedJson, Safety, encode_json
+from sovfixer_async._urls import check_id
+from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import BulkEnhanceStatus, CreatedResponse, SourceResult, structure
-from sovfixer_async.models.requests import bulk_enhance_body
-from sovfixer_async.transport import EncodedJson, Safety, encode_json
-from sovfixer_async.webhooks import WebhookReceiver
+from sovfixer_async.models._requests import bulk_enhance_body
 
 MERGED_NAME = "results.jsonl"
 #: Batch bodies up to this size are written to the (page-cached) work folder on the loop...
@@ -312,7 +312,7 @@ class BulkRun:
         outputs_dir = self.work_dir / "outputs"
         for batch in self.batches:
             for output in batch.status.outputs if batch.status else []:
-                name = downloads.safe_filename(output.filename, fallback=f"output-{batch.id}")
+                name = _downloads.safe_filename(output.filename, fallback=f"output-{batch.id}")
                 if (outputs_dir / name).exists():
                     sources.append((outputs_dir / name, name))
         targets = [folder / name for _, name in sources]

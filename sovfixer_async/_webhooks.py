@@ -21,8 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sovfixer_async.errors import SOVFixerError
-from sovfixer_async.jobs import JobHandle
+from sovfixer_async._errors import SOVFixerError
+from sovfixer_async._jobs import JobHandle
 from sovfixer_async.models import structure
 
 logger = logging.getLogger("sovfixer_async")

@@ -7,8 +7,8 @@ from typing import Any
 import attrs
 
 from sovfixer_async.models._coerce import show, to_bool, to_dict, to_float, to_int, to_str
-from sovfixer_async.models.common import Output, ResponseShapeError, StatusLogic, fraction
-from sovfixer_async.models.enums import Granularity, RequestStatus, ResultStatus
+from sovfixer_async.models._common import Output, ResponseShapeError, StatusLogic, fraction
+from sovfixer_async.models._enums import Granularity, RequestStatus, ResultStatus
 
 __all__ = [
     "BulkEnhanceStatus",

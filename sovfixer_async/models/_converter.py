@@ -40,15 +40,15 @@ from sovfixer_async.models._coerce import (
     to_int,
     to_str,
 )
-from sovfixer_async.models.common import ResponseShapeError
-from sovfixer_async.models.data import (
+from sovfixer_async.models._common import ResponseShapeError
+from sovfixer_async.models._data import (
     SourceFieldError,
     SourceResult,
     UsageBucket,
     UsageResponse,
     build_source_result,
 )
-from sovfixer_async.models.extraction import HistoryItem, OutputResult
+from sovfixer_async.models._extraction import HistoryItem, OutputResult
 
 __all__ = ["ResponseShapeError", "converter", "structure", "unstructure"]
 

@@ -37,14 +37,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from attrs import define, frozen
 from yarl import URL
 
-from sovfixer_async.errors import (
+from sovfixer_async._errors import (
     DestinationExistsError,
     DownloadError,
     DownloadIntegrityError,
     InvalidInputError,
 )
-from sovfixer_async.events import DownloadFinished, DownloadProgress, EventBus
-from sovfixer_async.transport import (
+from sovfixer_async._events import DownloadFinished, DownloadProgress, EventBus
+from sovfixer_async._transport import (
     _DATA_PATHS,
     Response,
     Transport,

@@ -13,12 +13,11 @@ from typing import Any
 import anyio
 import attrs
 
-from sovfixer_async import bulk, downloads
-from sovfixer_async._urls import segment
-from sovfixer_async.config import ClientConfig
-from sovfixer_async.errors import InvalidInputError, SOVFixerError
-from sovfixer_async.events import Callback, Event, EventBus, JobSubmitted
-from sovfixer_async.jobs import (
+from sovfixer_async import _bulk, _downloads
+from sovfixer_async._config import ClientConfig
+from sovfixer_async._errors import InvalidInputError, SOVFixerError
+from sovfixer_async._events import Callback, Event, EventBus, JobSubmitted
+from sovfixer_async._jobs import (
     HANDLE_TYPES,
     JobHandle,
     OutputJob,
@@ -28,7 +27,10 @@ from sovfixer_async.jobs import (
     as_completed,
     parse_token,
 )
-from sovfixer_async.locations import LocationsInput, update_csv_batches
+from sovfixer_async._locations import LocationsInput, update_csv_batches
+from sovfixer_async._transport import FilePart, Multipart, Safety, Transport, TransportStats
+from sovfixer_async._urls import segment
+from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import (
     ActivityPage,
     CreatedResponse,
@@ -51,8 +53,6 @@ from sovfixer_async.models import (
     validate_callback_url,
     validate_location,
 )
-from sovfixer_async.transport import FilePart, Multipart, Safety, Transport, TransportStats
-from sovfixer_async.webhooks import WebhookReceiver
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -65,7 +65,7 @@ _CONTENT_TYPES = {
     ".pdf": "application/pdf",
 }
 
-AnyHandle = JobHandle[Any] | bulk.BulkRun
+AnyHandle = JobHandle[Any] | _bulk.BulkRun
 
 
 class Client:
@@ -126,7 +126,7 @@ class Client:
             await self._transport.close()
             if not self.config.keep_work_files:
                 dirs, self._rt.created_dirs = self._rt.created_dirs, []
-                await anyio.to_thread.run_sync(bulk.remove_dirs, dirs)
+                await anyio.to_thread.run_sync(_bulk.remove_dirs, dirs)
 
     @property
     def stats(self) -> TransportStats:
@@ -428,7 +428,7 @@ class Client:
         timeout: float | None = None,
         callback_url: str | WebhookReceiver | None = None,
         concurrency: int = 8,
-    ) -> bulk.BulkRun:
+    ) -> _bulk.BulkRun:
         """Enhance any number of locations: validated, batched, submitted, then a run handle.
 
         ``locations``: a CSV (with an ``id`` column) or JSONL path, CSV bytes, or (async)
@@ -438,7 +438,7 @@ class Client:
         codes = [s.upper() for s in require_str_list(sources, "sources")]
         await self._check_sources(codes, "sources")
         known = frozenset(await self.list_datasources())
-        options = bulk.BulkOptions(
+        options = _bulk.BulkOptions(
             sources=tuple(codes),
             include_raw_response=include_raw_response,
             check_cache=check_cache,
@@ -447,7 +447,7 @@ class Client:
             if isinstance(callback_url, str)
             else None,
         )
-        return await bulk.start_run(
+        return await _bulk.start_run(
             self._rt,
             locations,
             options,
@@ -601,7 +601,7 @@ class Client:
         overwrite: bool = False,
     ) -> Path:
         """Stream any output URL to disk (atomic, resumable, verified); returns the path."""
-        result = await downloads.download(
+        result = await _downloads.download(
             self._transport, url, dest, filename=filename, overwrite=overwrite, events=self._events
         )
         return result.path
@@ -610,13 +610,13 @@ class Client:
         """Rebuild a live handle from its ``token`` (from this or another process)."""
         data = parse_token(token)
         kind = data.get("kind")
-        if kind == bulk.BulkRun.kind:
-            return bulk.resume_run(self._rt, data)
+        if kind == _bulk.BulkRun.kind:
+            return _bulk.resume_run(self._rt, data)
         handle_type = HANDLE_TYPES.get(str(kind))
         if handle_type is None:
             raise InvalidInputError(
                 f"resume token names an unknown job kind {kind!r}; expected one of "
-                + ", ".join([*HANDLE_TYPES, bulk.BulkRun.kind]),
+                + ", ".join([*HANDLE_TYPES, _bulk.BulkRun.kind]),
                 field="token",
             )
         return handle_type(self._rt, data["id"])

@@ -5,8 +5,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from sovfixer_async.errors import SOVFixerError
-from sovfixer_async.models.enums import TERMINAL_STATES
+from sovfixer_async._errors import SOVFixerError
+from sovfixer_async.models._enums import TERMINAL_STATES
 
 __all__ = [
     "CreatedResponse",

@@ -1,6 +1,6 @@
 """What users send, checked strictly before any request leaves the process.
 
-Every problem is an :class:`~sovfixer_async.errors.InvalidInputError` whose ``field``
+Every problem is an :class:`~sovfixer_async._errors.InvalidInputError` whose ``field``
 names the argument, key or row (``locations[3].latitude``, ``policy_terms.layer_terms[0]``).
 Checks that need the server's own lists (output formats, datasource codes) are done by
 the client; here only shapes and types are checked.
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from sovfixer_async.errors import InvalidInputError
+from sovfixer_async._errors import InvalidInputError
 from sovfixer_async.models._coerce import format_datetime, show
-from sovfixer_async.models.enums import DocumentType, UpdateType
+from sovfixer_async.models._enums import DocumentType, UpdateType
 
 __all__ = [
     "LOCATION_FIELDS",

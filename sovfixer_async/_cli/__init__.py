@@ -25,9 +25,9 @@ from sovfixer_async import (
     MissingTokenError,
     SOVFixerError,
 )
-from sovfixer_async.cli import commands
-from sovfixer_async.cli.context import Context
-from sovfixer_async.cli.parser import (
+from sovfixer_async._cli import commands
+from sovfixer_async._cli.context import Context
+from sovfixer_async._cli.parser import (
     PROG,
     UsageError,
     build_emulator_parser,
@@ -35,7 +35,7 @@ from sovfixer_async.cli.parser import (
     find_command,
     globals_of,
 )
-from sovfixer_async.cli.progress import Reporter, choose_mode
+from sovfixer_async._cli.progress import Reporter, choose_mode
 
 __all__ = ["main"]
 
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _demo(ctx: Context, args: argparse.Namespace) -> int:
-    from sovfixer_async.cli.demo import demo  # the emulator is loaded for the demo only
+    from sovfixer_async._cli.demo import demo  # the emulator is loaded for the demo only
 
     return await demo(ctx, args)
 
