@@ -9,6 +9,7 @@ from attrs import asdict
 
 from sovfixer_async.emulator.faults import FAULTS
 from sovfixer_async.emulator.protocol import BadRequest, parse_int
+from sovfixer_async.emulator.route_faults import RouteFault
 from sovfixer_async.emulator.state import STATE
 from sovfixer_async.emulator.stats import STATS
 
@@ -48,6 +49,34 @@ async def set_faults(request: web.Request) -> web.Response:
     knobs = request.app[FAULTS].knobs
     knobs.merge(changes)
     return web.json_response(knobs.as_dict())
+
+
+@routes.get("/_emulator/faults/routes")
+async def get_route_faults(request: web.Request) -> web.Response:
+    return web.json_response({"routes": request.app[FAULTS].routes.as_list()})
+
+
+@routes.post("/_emulator/faults/routes")
+async def add_route_faults(request: web.Request) -> web.Response:
+    """Append one rule (a JSON object) or several (a list); all or none. Answers every rule."""
+    raw = await request.read()
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from exc
+    items = doc if isinstance(doc, list) else [doc]
+    try:
+        rules = [RouteFault.from_json(item) for item in items]
+        request.app[FAULTS].routes.add(rules)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return web.json_response({"routes": request.app[FAULTS].routes.as_list()})
+
+
+@routes.delete("/_emulator/faults/routes")
+async def clear_route_faults(request: web.Request) -> web.Response:
+    request.app[FAULTS].routes.clear()
+    return web.json_response({"routes": []})
 
 
 @routes.get("/_emulator/requests")

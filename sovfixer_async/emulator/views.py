@@ -22,6 +22,7 @@ from sovfixer_async.emulator.state import (
     UpdateJob,
     output_path,
 )
+from sovfixer_async.emulator.timing import coarse_share
 
 STATUS_LETTERS = {
     "PENDING": "P",
@@ -34,35 +35,42 @@ STATUS_LETTERS = {
 
 
 def _running(job: Job, now: float) -> Phase | None:
-    """The phase of a started, unfinished job; None when finished (or not started)."""
-    if job.finished or job.started is None or job.planned_end is None:
+    """The phase of a running, unfinished job; None when finished, waiting or not started."""
+    if job.finished or job.running_from is None or job.planned_end is None:
         return None
-    return phase_at(job.phases, job.started, job.planned_end, now)
+    return phase_at(job.phases, job.running_from, job.planned_end, now)
 
 
 def job_status(job: Job, now: float) -> str:
-    """The word status of ``job`` at ``now``."""
+    """The word status of ``job`` at ``now`` (the first terminal one is noted on its record)."""
     if job.finished:
+        if job.record is not None and job.record.seen is None:
+            job.record.seen = now
         return "FAILED" if job.failed else "COMPLETE"
     phase = _running(job, now)
-    return phase.status if phase else "PENDING"
+    if phase is not None:
+        return phase.status
+    if job.started is not None and "QUEUED" in job.phases:
+        return "QUEUED"  # waiting for a free slot of its kind
+    return "PENDING"
 
 
 def _work_started(job: Job) -> float | None:
     """When ``job`` left its waiting phases (the start of IN_PROGRESS)."""
-    if job.started is None or job.planned_end is None:
+    if job.running_from is None or job.planned_end is None:
         return None
-    return phase_start(job.phases, "IN_PROGRESS", job.started, job.planned_end)
+    return phase_start(job.phases, "IN_PROGRESS", job.running_from, job.planned_end)
 
 
 def _progress(job: Job, now: float) -> float:
-    """Share of the working time (IN_PROGRESS onwards) elapsed, 0..1."""
+    """Share of the work (IN_PROGRESS onwards) done, 0..1: linear in time, or coarse steps."""
     if job.finished:
         return 1.0
     begin = _work_started(job)
     if begin is None or job.planned_end is None or now <= begin:
         return 0.0
-    return min((now - begin) / max(job.planned_end - begin, 1e-9), 0.99)
+    share = min((now - begin) / max(job.planned_end - begin, 1e-9), 0.99)
+    return coarse_share(share) if job.coarse else share
 
 
 def _seen_at(job: Job, now: float) -> float | None:
