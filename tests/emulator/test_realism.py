@@ -218,7 +218,8 @@ async def test_coarse_bulk_progress_is_in_tenths(
         counts.append((await api.get(f"/api/v1/bulk_enhance/{ident}"))["request"]["num_completed"])
     assert set(counts) <= {0, 5, 10, 15, 20, 25, 30, 35, 40, 45}
     assert counts == sorted(counts)
-    assert counts[0] == 0 and counts[-1] >= 40
+    assert counts[0] == 0
+    assert counts[-1] >= 40
 
 
 # --- profile, flags, records ---------------------------------------------------------------
@@ -253,7 +254,7 @@ def test_flags_build_the_traits_and_override_the_profile() -> None:
     assert (own.job_spread, own.capacity, own.progress) == (0.3, 7, "coarse")
     assert (own.rate_limit, own.burst) == (5.0, 9)
     for bad in (["--job-spread", "-1"], ["--capacity", "-2"], ["--rate-limit", "-1"]):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="invalid emulator setting"):
             settings_from_args(parse(bad))
 
 
@@ -274,7 +275,8 @@ async def test_job_records_are_bounded_and_note_when_seen(
     seen = {r["id"]: r["seen"] for r in stats["job_records"]}
     assert seen == {ids[2]: None, ids[3]: None, ids[4]: clock.start + 1}
     reset = await api.control("/_emulator/stats/reset", json={})
-    assert reset["job_records"] == [] and reset["last_job_ended"] is None
+    assert reset["job_records"] == []
+    assert reset["last_job_ended"] is None
 
 
 async def test_realistic_profile_runs_in_process(make_api: Any) -> None:
@@ -287,6 +289,6 @@ async def test_realistic_profile_runs_in_process(make_api: Any) -> None:
         settings = await api.control("/_emulator/settings")
         assert settings["rate_limit"] == 100.0
         assert settings["progress"] == "coarse"
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not both"):
             async with run_emulator(EmulatorSettings(), profile="realistic"):
                 pass

@@ -149,12 +149,12 @@ def test_rule_parsing_and_matching() -> None:
     assert not rule.matches("POST", "/api/v1/sov/update/s-x-r001/start")
     assert RouteFault.parse(str(rule)) == rule
     for bad in ("GET /x", "GET /x 200", "GET /x 503 times=x", "GET /x 503 nope=1", "GET x 503"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"route fault|action|times|path"):
             RouteFault.parse(bad)
     args = build_parser().parse_args(
         ["--route-fault", f"{ADD} ambiguous", "--route-fault", "GET /api/* 503 times=3"]
     )
     settings = settings_from_args(args)
     assert [str(r) for r in settings.route_faults] == [f"{ADD} ambiguous", "GET /api/* 503 times=3"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="teapot"):
         settings_from_args(build_parser().parse_args(["--route-fault", "GET /x teapot"]))
