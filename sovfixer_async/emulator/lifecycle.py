@@ -1,7 +1,8 @@
 """Job lifecycles of contract 12, computed from clocks (no timers, no loops).
 
-A job runs from ``started`` to ``ends = started + job_seconds``; its running states share
-that time equally and its progress rises linearly. Nothing here does I/O: handlers ask
+A job runs from ``running_from`` (after any wait for a free slot, see :mod:`.timing`) to
+``planned_end = running_from + duration``; its running states share that time equally and
+its progress rises linearly, or in coarse steps (``--progress coarse``). Nothing here does I/O: handlers ask
 :func:`phase_at` what a job looks like at ``now``.
 """
 
