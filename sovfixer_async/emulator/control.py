@@ -15,6 +15,9 @@ from sovfixer_async.emulator.stats import STATS
 
 routes = web.RouteTableDef()
 
+#: Bytes a ``POST /_emulator/faults/routes`` body may have (100 rules fit many times over).
+MAX_RULES_BODY = 256 * 1024
+
 
 @routes.get("/_emulator/health")
 async def health(request: web.Request) -> web.Response:
@@ -59,7 +62,11 @@ async def get_route_faults(request: web.Request) -> web.Response:
 @routes.post("/_emulator/faults/routes")
 async def add_route_faults(request: web.Request) -> web.Response:
     """Append one rule (a JSON object) or several (a list); all or none. Answers every rule."""
-    raw = await request.read()
+    if (request.content_length or 0) > MAX_RULES_BODY:
+        raise BadRequest(f"A route fault body is at most {MAX_RULES_BODY} bytes.")
+    raw = await request.content.read(MAX_RULES_BODY + 1)
+    if len(raw) > MAX_RULES_BODY:
+        raise BadRequest(f"A route fault body is at most {MAX_RULES_BODY} bytes.")
     try:
         doc = json.loads(raw)
     except ValueError as exc:

@@ -111,6 +111,8 @@ async def test_rules_set_and_cleared_at_run_time(api: Any) -> None:
             {"method": "GET", "path": "/x", "action": 500, "extra": 1},
             {"path": "/x", "action": 500},
             [{"method": "GET", "path": "/x", "action": 500}, "nope"],
+            [{"method": "GET", "path": "/x", "action": 500}] * 101,
+            {"method": "GET", "path": "/" + "x" * 300_000, "action": 500},
         ):
             async with bare.post(api.base + "/_emulator/faults/routes", json=bad) as r:
                 assert r.status == 400, bad
