@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("fleet", "latency", "waiting", "cpu", "bulk_memory", "downloads")
+ORDER = ("fleet", "realistic", "latency", "waiting", "cpu", "bulk_memory", "downloads")
 
 
 def main() -> int:

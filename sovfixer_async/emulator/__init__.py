@@ -5,11 +5,17 @@ of the package. Start it with ``python -m sovfixer_async.emulator --port 0`` or 
 
     async with run_emulator(job_seconds=0.2) as emu:
         ...  # emu.url, e.g. "http://127.0.0.1:54321"
+
+By default every job takes exactly ``job_seconds``, any number run at once and nothing is
+throttled; ``--profile realistic`` (``run_emulator(profile="realistic")``) turns on the
+traits of a real service together (see :data:`PROFILES`).
 """
 
 from sovfixer_async.emulator.app import create_app
+from sovfixer_async.emulator.route_faults import RouteFault
 from sovfixer_async.emulator.runner import RunningEmulator, main, run_emulator, serve
 from sovfixer_async.emulator.settings import (
+    PROFILES,
     EmulatorSettings,
     add_arguments,
     build_parser,
@@ -17,7 +23,9 @@ from sovfixer_async.emulator.settings import (
 )
 
 __all__ = [
+    "PROFILES",
     "EmulatorSettings",
+    "RouteFault",
     "RunningEmulator",
     "add_arguments",
     "build_parser",

@@ -1,4 +1,4 @@
-"""The aiohttp application: state, middlewares (stats, faults, auth, errors) and routes."""
+"""The aiohttp application: state, middlewares (stats, rate limit, faults, auth, errors), routes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sovfixer_async.emulator import control, data, extraction, jobs
 from sovfixer_async.emulator.callbacks import CALLBACKS, CallbackScheduler, callbacks_context
 from sovfixer_async.emulator.faults import FAULTS, FaultInjector, faults_middleware
 from sovfixer_async.emulator.protocol import BadRequest, NotFound, bad_request, error_response
+from sovfixer_async.emulator.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from sovfixer_async.emulator.settings import EmulatorSettings
 from sovfixer_async.emulator.state import STATE, EmulatorState
 from sovfixer_async.emulator.stats import STATS, Stats, is_api, stats_middleware
@@ -76,15 +77,22 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     settings = settings or EmulatorSettings()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[stats_middleware, faults_middleware, auth_middleware, errors_middleware],
+        middlewares=[
+            stats_middleware,
+            rate_limit_middleware,
+            faults_middleware,
+            auth_middleware,
+            errors_middleware,
+        ],
     )
     state = EmulatorState(settings)
     jobs.seed(state)
-    stats = Stats()
+    stats = Stats(job_log=state.timing.log)
     app[SETTINGS] = settings
     app[STATE] = state
     app[STATS] = stats
     app[FAULTS] = FaultInjector.from_settings(settings)
+    app[RATE_LIMITER] = RateLimiter.from_settings(settings)
     app[CALLBACKS] = CallbackScheduler(state, stats, settings.callback_retry_seconds)
     app.cleanup_ctx.append(callbacks_context)
     extraction.add_routes(app)

@@ -88,10 +88,25 @@ class CallbackScheduler:
     _wake: asyncio.Event = field(factory=asyncio.Event)
     _attempts: set[asyncio.Task[None]] = field(factory=set)
     _session: aiohttp.ClientSession | None = None
+    #: Jobs with a callback that wait in a run queue: armed when they begin.
+    _queued: set[Job] = field(factory=set)
+
+    def __attrs_post_init__(self) -> None:
+        self.state.timing.listeners.append(self._began)
 
     def watch(self, job: Job) -> None:
         """Deliver ``job``'s callback when it ends (no-op without a callback URL)."""
-        if job.callback_url and job.ends is not None:
+        if not job.callback_url:
+            return
+        if job.running_from is not None and job.ends is not None:
+            self._push(job.ends, job)
+        elif job.started is not None and not job.finished:
+            self._queued.add(job)  # waiting for a slot: its end is not known yet
+
+    def _began(self, job: Job) -> None:
+        if job in self._queued:
+            self._queued.discard(job)
+            assert job.ends is not None
             self._push(job.ends, job)
 
     def _push(self, when: float, item: Job | Delivery) -> None:

@@ -9,10 +9,14 @@ from attrs import asdict
 
 from sovfixer_async.emulator.faults import FAULTS
 from sovfixer_async.emulator.protocol import BadRequest, parse_int
+from sovfixer_async.emulator.route_faults import RouteFault
 from sovfixer_async.emulator.state import STATE
 from sovfixer_async.emulator.stats import STATS
 
 routes = web.RouteTableDef()
+
+#: Bytes a ``POST /_emulator/faults/routes`` body may have (100 rules fit many times over).
+MAX_RULES_BODY = 256 * 1024
 
 
 @routes.get("/_emulator/health")
@@ -48,6 +52,38 @@ async def set_faults(request: web.Request) -> web.Response:
     knobs = request.app[FAULTS].knobs
     knobs.merge(changes)
     return web.json_response(knobs.as_dict())
+
+
+@routes.get("/_emulator/faults/routes")
+async def get_route_faults(request: web.Request) -> web.Response:
+    return web.json_response({"routes": request.app[FAULTS].routes.as_list()})
+
+
+@routes.post("/_emulator/faults/routes")
+async def add_route_faults(request: web.Request) -> web.Response:
+    """Append one rule (a JSON object) or several (a list); all or none. Answers every rule."""
+    if (request.content_length or 0) > MAX_RULES_BODY:
+        raise BadRequest(f"A route fault body is at most {MAX_RULES_BODY} bytes.")
+    raw = await request.content.read(MAX_RULES_BODY + 1)
+    if len(raw) > MAX_RULES_BODY:
+        raise BadRequest(f"A route fault body is at most {MAX_RULES_BODY} bytes.")
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from exc
+    items = doc if isinstance(doc, list) else [doc]
+    try:
+        rules = [RouteFault.from_json(item) for item in items]
+        request.app[FAULTS].routes.add(rules)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return web.json_response({"routes": request.app[FAULTS].routes.as_list()})
+
+
+@routes.delete("/_emulator/faults/routes")
+async def clear_route_faults(request: web.Request) -> web.Response:
+    request.app[FAULTS].routes.clear()
+    return web.json_response({"routes": []})
 
 
 @routes.get("/_emulator/requests")

@@ -1,7 +1,8 @@
 """Injected faults: latency, 429/503, dropped connections, truncated downloads, ambiguous 502s.
 
 One :class:`FaultInjector` per app holds the knobs (changeable at run time through
-``POST /_emulator/faults``) and one ``random.Random`` seeded from the settings, so a run
+``POST /_emulator/faults``), the per-route rules (:mod:`.route_faults`, changeable through
+``/_emulator/faults/routes``) and one ``random.Random`` seeded from the settings, so a run
 with ``--seed`` is reproducible. ``/_emulator/*`` is never faulted.
 """
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from attrs import asdict, define
 
 from sovfixer_async.emulator.protocol import BadRequest, error_response
+from sovfixer_async.emulator.route_faults import RouteFault, RouteFaults
 from sovfixer_async.emulator.settings import EmulatorSettings
 from sovfixer_async.emulator.stats import DROPPED, STATS, is_api
 
@@ -66,6 +68,7 @@ class FaultInjector:
 
     knobs: FaultKnobs
     rng: random.Random
+    routes: RouteFaults
 
     @classmethod
     def from_settings(cls, settings: EmulatorSettings) -> FaultInjector:
@@ -76,7 +79,7 @@ class FaultInjector:
             ambiguous_rate=settings.ambiguous_rate,
             latency_ms=settings.latency_ms,
         )
-        return cls(knobs, random.Random(settings.seed))
+        return cls(knobs, random.Random(settings.seed), RouteFaults.of(settings.route_faults))
 
     def roll(self, rate: float) -> bool:
         """True with probability ``rate`` (no draw at all when the rate is 0)."""
@@ -91,9 +94,34 @@ def note_truncated(request: web.Request) -> None:
     request.app[STATS].faults_injected["truncate"] += 1
 
 
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection: the client sees a reset, never this response."""
+    request[DROPPED] = True
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=204)
+
+
+async def _route_fault(request: web.Request, rule: RouteFault, handler: Any) -> web.StreamResponse:
+    """Answer as ``rule`` says (counted as a ``route`` fault)."""
+    request.app[STATS].faults_injected["route"] += 1
+    status = rule.status
+    if status is not None:
+        headers = {"Retry-After": "1"} if status in (429, 503) else None
+        return error_response(status, f"Injected fault for {rule} (emulated).", headers=headers)
+    if rule.action == "reset":
+        return _drop(request)
+    response: web.StreamResponse = await handler(request)
+    if rule.action == "reset_after":
+        return _drop(request)
+    if 200 <= response.status < 300:  # ambiguous: the work is done, the answer lost
+        return error_response(502, "Bad gateway (emulated): the request was processed.")
+    return response
+
+
 @web.middleware
 async def faults_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Delay, refuse, drop or garble API requests as the knobs say."""
+    """Delay, refuse, drop or garble API requests as the knobs and route rules say."""
     if not is_api(request):
         response: web.StreamResponse = await handler(request)
         return response
@@ -102,6 +130,9 @@ async def faults_middleware(request: web.Request, handler: Any) -> web.StreamRes
     stats = request.app[STATS]
     if knobs.latency_ms > 0:
         await asyncio.sleep(knobs.latency_ms / 1000)
+    rule = injector.routes.pick(request.method, request.path, injector.roll)
+    if rule is not None:
+        return await _route_fault(request, rule, handler)
     if injector.roll(knobs.fault_rate):
         stats.faults_injected["fault"] += 1
         if injector.rng.random() < 0.5:
@@ -112,10 +143,7 @@ async def faults_middleware(request: web.Request, handler: Any) -> web.StreamRes
     name = request.match_info.route.name
     if request.method == "GET" and injector.roll(knobs.reset_rate):
         stats.faults_injected["reset"] += 1
-        request[DROPPED] = True
-        if request.transport is not None:
-            request.transport.close()
-        return web.Response(status=204)  # never reaches the client
+        return _drop(request)
     if name in DOWNLOADS and injector.roll(knobs.truncate_rate):
         request[TRUNCATE] = True
     if name in JOB_CREATING and injector.roll(knobs.ambiguous_rate):

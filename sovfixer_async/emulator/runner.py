@@ -16,6 +16,7 @@ from attrs import define
 from sovfixer_async.emulator.app import create_app
 from sovfixer_async.emulator.faults import FAULTS
 from sovfixer_async.emulator.protocol import BadRequest
+from sovfixer_async.emulator.route_faults import RouteFault
 from sovfixer_async.emulator.settings import EmulatorSettings, build_parser, settings_from_args
 from sovfixer_async.emulator.state import STATE, EmulatorState
 from sovfixer_async.emulator.stats import STATS
@@ -52,6 +53,18 @@ class RunningEmulator:
             raise ValueError(exc.message) from None
         return faults.as_dict()
 
+    def add_route_fault(self, *rules: RouteFault | str) -> list[dict[str, Any]]:
+        """Add per-route faults (``RouteFault`` or ``"METHOD /glob ACTION [times=N] [rate=P]"``).
+
+        Raises ValueError for a bad rule; returns every rule in force.
+        """
+        routes = self.app[FAULTS].routes
+        routes.add([r if isinstance(r, RouteFault) else RouteFault.parse(r) for r in rules])
+        return routes.as_list()
+
+    def clear_route_faults(self) -> None:
+        self.app[FAULTS].routes.clear()
+
     def requests(self) -> list[dict[str, Any]]:
         """The recent API requests, oldest first (see ``GET /_emulator/requests``)."""
         return list(self.app[STATS].requests)
@@ -78,13 +91,18 @@ async def _serving(settings: EmulatorSettings) -> AsyncIterator[RunningEmulator]
 
 @asynccontextmanager
 async def run_emulator(
-    settings: EmulatorSettings | None = None, **overrides: Any
+    settings: EmulatorSettings | None = None, *, profile: str | None = None, **overrides: Any
 ) -> AsyncIterator[RunningEmulator]:
     """Run an emulator in this event loop (127.0.0.1, a free port unless told otherwise).
 
-    ``overrides`` replace fields of ``settings``, e.g. ``run_emulator(job_seconds=0.2)``.
+    ``overrides`` replace fields of ``settings``, e.g. ``run_emulator(job_seconds=0.2)``;
+    ``profile="realistic"`` starts from that profile instead of the defaults.
     """
+    if settings is not None and profile is not None:
+        raise ValueError("give settings or a profile, not both")
     base = settings if settings is not None else EmulatorSettings()
+    if profile is not None:
+        base = EmulatorSettings.from_profile(profile)
     async with _serving(attrs.evolve(base, **overrides)) as emulator:
         yield emulator
 

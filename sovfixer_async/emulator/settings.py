@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 from attrs import field, frozen, validators
+
+from sovfixer_async.emulator.route_faults import RouteFault
 
 MIB = 1024 * 1024
 
@@ -18,6 +21,32 @@ DEFAULT_CLI_PORT = 8765
 
 
 _RATE = validators.and_(validators.ge(0.0), validators.le(1.0))
+
+
+PROGRESS_CURVES = ("linear", "coarse")
+
+#: ``--profile realistic``: plausible traits of a real service, fixed so that figures compare
+#: across runs and people (issue 13): log-normal job times around 3 s, 40 jobs of a kind at
+#: once, 100 requests/s per token with a burst of 200, progress in slow-starting 10% steps.
+PROFILES: dict[str, dict[str, Any]] = {
+    "realistic": {
+        "job_seconds": 3.0,
+        "job_spread": 0.7,
+        "capacity": 40,
+        "rate_limit": 100.0,
+        "burst": 200,
+        "progress": "coarse",
+    },
+}
+
+
+def _route_faults(value: Sequence[RouteFault | str]) -> tuple[RouteFault, ...]:
+    return tuple(v if isinstance(v, RouteFault) else RouteFault.parse(v) for v in value)
+
+
+def _positive_or_none(instance: object, attribute: Any, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0 (or None: off)")
 
 
 def _formats(value: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -54,6 +83,34 @@ class EmulatorSettings:
     #: Output formats the organisation may request (canonical upper case); None = every format.
     allowed_formats: tuple[str, ...] | None = field(default=None, converter=_formats)
     callback_retry_seconds: float = field(default=1.0, validator=validators.ge(0.0))
+    #: Sigma of the log-normal job time around the median ``job_seconds`` (0: exact).
+    job_spread: float = field(
+        default=0.0, validator=validators.and_(validators.ge(0.0), validators.le(5.0))
+    )
+    #: At most this many jobs of a kind run at once; the rest wait in FIFO order (None: no cap).
+    capacity: int | None = field(default=None, validator=_positive_or_none)
+    #: ``linear`` progress, or ``coarse``: 10% steps of (elapsed share) squared.
+    progress: str = field(default="linear", validator=validators.in_(PROGRESS_CURVES))
+    #: Requests per second per API token (a token bucket); None: no limit.
+    rate_limit: float | None = field(default=None, validator=_positive_or_none)
+    #: The bucket's size; None: one second's worth of ``rate_limit`` (at least 1).
+    burst: int | None = field(default=None, validator=_positive_or_none)
+    #: Per-route faults in force from the start (more can be added at run time).
+    route_faults: tuple[RouteFault, ...] = field(default=(), converter=_route_faults)
+
+    @classmethod
+    def from_profile(cls, name: str, **overrides: Any) -> EmulatorSettings:
+        """The settings of profile ``name`` (see :data:`PROFILES`) with ``overrides`` laid over."""
+        if name not in PROFILES:
+            raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+        return cls(**{**PROFILES[name], **overrides})
+
+    @property
+    def bucket_size(self) -> float:
+        """Tokens the rate limiter's bucket holds."""
+        if self.burst is not None:
+            return float(self.burst)
+        return max(1.0, self.rate_limit or 1.0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +120,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=d.host, help=f"interface to bind (default {d.host})")
     add("--port", type=int, default=DEFAULT_CLI_PORT, help="port to bind; 0 picks a free one")
     add("--token", default=None, help="the only API token accepted (default: any non-empty token)")
-    add("--job-seconds", type=float, default=d.job_seconds, help="seconds each job takes")
+    add(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="turn on a set of traits together (realistic: --job-seconds 3 --job-spread 0.7 "
+        "--capacity 40 --rate-limit 100 --burst 200 --progress coarse); flags given override it",
+    )
+    add(
+        "--job-seconds",
+        type=float,
+        default=None,
+        help=f"seconds each job takes, the median when spread (default {d.job_seconds:g})",
+    )
+    add(
+        "--job-spread",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="log-normal spread of job times around --job-seconds, seeded by --seed (default 0)",
+    )
+    add(
+        "--capacity",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N jobs of a kind run at once, the rest wait in FIFO order (0: no cap)",
+    )
+    add(
+        "--progress",
+        choices=PROGRESS_CURVES,
+        default=None,
+        help="progress curve: linear (default) or coarse (10%% steps, slow start)",
+    )
+    add(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="R",
+        help="requests per second per API token; excess gets 429 + Retry-After (0: off)",
+    )
+    add(
+        "--burst",
+        type=int,
+        default=None,
+        metavar="B",
+        help="the rate limiter's bucket size (default: one second of --rate-limit)",
+    )
+    add(
+        "--route-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a per-route fault, 'METHOD /path/glob ACTION [times=N] [rate=P]'; ACTION is a "
+        "status 400-599, ambiguous, reset or reset_after (repeatable)",
+    )
     add("--output-bytes", type=int, default=0, metavar="N", help="pad SOV outputs to N bytes")
     add("--fault-rate", type=float, default=0.0, help="share of API requests answered 429/503")
     add("--reset-rate", type=float, default=0.0, help="share of GETs whose connection is dropped")
@@ -115,12 +226,25 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
     formats: list[str] | None = None
     if args.allowed_formats is not None:
         formats = [f for item in args.allowed_formats for f in item.split(",")]
+    traits: dict[str, Any] = dict(PROFILES[args.profile]) if args.profile else {}
+    given = {
+        "job_seconds": args.job_seconds,
+        "job_spread": args.job_spread,
+        "capacity": None if args.capacity == 0 else args.capacity,
+        "progress": args.progress,
+        "rate_limit": None if args.rate_limit == 0 else args.rate_limit,
+        "burst": args.burst,
+    }
+    for name, value in given.items():
+        explicit_off = name in ("capacity", "rate_limit") and getattr(args, name) == 0
+        if value is not None or explicit_off:
+            traits[name] = value
     try:
         return EmulatorSettings(
             host=args.host,
             port=args.port,
             token=args.token or None,
-            job_seconds=args.job_seconds,
+            **traits,
             output_bytes=args.output_bytes,
             fault_rate=args.fault_rate,
             reset_rate=args.reset_rate,
@@ -134,6 +258,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
             no_range=args.no_range,
             allowed_formats=formats,
             callback_retry_seconds=args.callback_retry_seconds,
+            route_faults=args.route_fault,
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid emulator setting: {exc}") from exc

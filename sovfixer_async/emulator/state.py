@@ -1,15 +1,15 @@
 """The emulator's in-memory world: SOVs, their revisions, jobs, output files and history.
 
-Plain records plus one store. Jobs carry their clock (``started``/``ends``); the store keeps
-a heap of due jobs so :func:`sovfixer_async.emulator.jobs.advance` can apply terminal effects
-in end-time order, lazily, whenever a request (or the callback scheduler) looks.
+Plain records plus one store. Jobs carry their clock (``started``/``running_from``/``ends``);
+the store's :class:`~sovfixer_async.emulator.timing.JobTiming` keeps the run queues and a heap
+of due jobs so :func:`sovfixer_async.emulator.jobs.advance` can apply terminal effects in
+end-time order, lazily, whenever a request (or the callback scheduler) looks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import heapq
 import itertools
 import random
 import string
@@ -19,11 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from attrs import define, field
+from attrs import Factory, define, field
 
 from sovfixer_async.emulator import catalog
 from sovfixer_async.emulator.protocol import JSONDict, quote_segment
 from sovfixer_async.emulator.settings import EmulatorSettings
+from sovfixer_async.emulator.timing import JobRecord, JobTiming
 
 Clock = Callable[[], float]
 
@@ -93,13 +94,29 @@ class Job:
     created: float
     origin: str
     phases: tuple[str, ...]
+    #: When it asked to run (creation; an update's ``start``); it may then wait in a queue.
     started: float | None = None
+    #: When it left the queue and began running (None while it waits).
+    running_from: float | None = None
     ends: float | None = None
-    #: ``started + job_seconds``: the phases are laid out up to here even if the job is held.
+    #: ``running_from + duration``: the phases are laid out up to here even if it is held.
     planned_end: float | None = None
+    #: Its running time, drawn when it is submitted.
+    duration: float = 0.0
+    #: Progress reported in coarse, slow-starting steps (``--progress coarse``).
+    coarse: bool = False
+    #: Called once when it begins running.
+    on_begin: Callable[[Job], None] | None = None
+    #: Set when it finishes (the stats endpoint's job record).
+    record: JobRecord | None = None
     callback_url: str | None = None
     finished: bool = False
     failed: bool = False
+
+    def done_at(self, now: float) -> None:
+        """Mark a job that never queued or ran (a cached answer, the seed) finished at ``now``."""
+        self.started = self.running_from = self.ends = self.planned_end = now
+        self.finished = True
 
     @property
     def kind(self) -> str:
@@ -272,9 +289,10 @@ class EmulatorState:
     #: Big bulk jobs are computed in a worker thread one at a time: several at once took
     #: the GIL from the event loop, and every request stalled for a second.
     compute_slot: asyncio.Semaphore = field(factory=lambda: asyncio.Semaphore(1))
-    #: Heap of (end time, sequence, job) not yet finished.
-    due: list[tuple[float, int, Job]] = field(factory=list)
-    _seq: itertools.count[int] = field(factory=itertools.count)
+    #: Run queues, durations and the heap of due jobs.
+    timing: JobTiming = field(
+        default=Factory(lambda self: JobTiming(self.settings), takes_self=True)
+    )
     _ids: random.Random = field(factory=random.Random)
     _submission_ids: itertools.count[int] = field(factory=lambda: itertools.count(1001))
 
@@ -315,19 +333,6 @@ class EmulatorState:
     @staticmethod
     def new_uuid() -> str:
         return str(uuid.uuid4())
-
-    # --- timing --------------------------------------------------------------------------
-
-    def schedule(self, job: Job, started: float) -> None:
-        """Start ``job``'s clock at ``started``; it finishes ``job_seconds`` later."""
-        job.started = started
-        job.planned_end = started + self.settings.job_seconds
-        self.schedule_end(job, job.planned_end)
-
-    def schedule_end(self, job: Job, ends: float) -> None:
-        """(Re)set when ``job`` finishes."""
-        job.ends = ends
-        heapq.heappush(self.due, (ends, next(self._seq), job))
 
     # --- lookups -------------------------------------------------------------------------
 

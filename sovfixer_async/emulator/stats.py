@@ -14,9 +14,10 @@ from aiohttp import web
 from attrs import define, field
 
 from sovfixer_async.emulator.protocol import JSONDict
+from sovfixer_async.emulator.timing import JobLog
 
 JOB_KINDS = ("parse", "update", "output", "bulk_enhance")
-FAULT_KINDS = ("fault", "reset", "truncate", "ambiguous")
+FAULT_KINDS = ("fault", "reset", "truncate", "ambiguous", "route")
 #: How many requests and callback deliveries are kept for inspection.
 LOG_SIZE = 2000
 
@@ -48,6 +49,12 @@ class Stats:
     locations_submitted: int = 0
     faults_injected: Counter[str] = field(factory=Counter)
     callbacks_delivered: int = 0
+    #: Every API request seen (throttled, faulted and dropped ones included).
+    requests_total: int = 0
+    #: Requests the per-token rate limit answered 429.
+    rate_limited: int = 0
+    #: Finished jobs (shared with the state's :class:`~.timing.JobTiming`).
+    job_log: JobLog = field(factory=JobLog)
     callbacks: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
     requests: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
 
@@ -58,13 +65,17 @@ class Stats:
         self.max_in_flight = self.in_flight
         self.jobs_created.clear()
         self.outputs_cached = self.locations_submitted = self.callbacks_delivered = 0
+        self.requests_total = self.rate_limited = 0
+        self.job_log.reset()
         self.faults_injected.clear()
         self.callbacks.clear()
         self.requests.clear()
 
     def snapshot(self) -> dict[str, Any]:
-        """The JSON body of ``GET /_emulator/stats``."""
+        """The JSON body of ``GET /_emulator/stats`` (bounded: logs keep their newest entries)."""
         return {
+            "requests_total": self.requests_total,
+            "rate_limited": self.rate_limited,
             "requests_by_route": dict(self.requests_by_route),
             "responses_by_status": dict(self.responses_by_status),
             "max_in_flight": self.max_in_flight,
@@ -75,6 +86,7 @@ class Stats:
             "faults_injected": {kind: self.faults_injected[kind] for kind in FAULT_KINDS},
             "callbacks_delivered": self.callbacks_delivered,
             "callbacks": list(self.callbacks),
+            **self.job_log.snapshot(),
         }
 
 
@@ -109,6 +121,7 @@ async def stats_middleware(request: web.Request, handler: Any) -> web.StreamResp
     stats = request.app[STATS]
     entry = _log_entry(request)
     stats.requests_by_route[entry["route"]] += 1
+    stats.requests_total += 1
     stats.requests.append(entry)
     stats.in_flight += 1
     stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)

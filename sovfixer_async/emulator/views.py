@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovfixer_async.emulator.lifecycle import Phase, phase_at, phase_start
+from sovfixer_async.emulator.lifecycle import job_status as job_status  # used by the routes
+from sovfixer_async.emulator.lifecycle import progress, seen_at
 from sovfixer_async.emulator.protocol import JSONDict, iso_ms, quote_segment
 from sovfixer_async.emulator.state import (
     BulkJob,
     EmulatorState,
     HistoryRecord,
-    Job,
     OutputJob,
     Revision,
     Sov,
@@ -33,43 +33,6 @@ STATUS_LETTERS = {
 }
 
 
-def _running(job: Job, now: float) -> Phase | None:
-    """The phase of a started, unfinished job; None when finished (or not started)."""
-    if job.finished or job.started is None or job.planned_end is None:
-        return None
-    return phase_at(job.phases, job.started, job.planned_end, now)
-
-
-def job_status(job: Job, now: float) -> str:
-    """The word status of ``job`` at ``now``."""
-    if job.finished:
-        return "FAILED" if job.failed else "COMPLETE"
-    phase = _running(job, now)
-    return phase.status if phase else "PENDING"
-
-
-def _work_started(job: Job) -> float | None:
-    """When ``job`` left its waiting phases (the start of IN_PROGRESS)."""
-    if job.started is None or job.planned_end is None:
-        return None
-    return phase_start(job.phases, "IN_PROGRESS", job.started, job.planned_end)
-
-
-def _progress(job: Job, now: float) -> float:
-    """Share of the working time (IN_PROGRESS onwards) elapsed, 0..1."""
-    if job.finished:
-        return 1.0
-    begin = _work_started(job)
-    if begin is None or job.planned_end is None or now <= begin:
-        return 0.0
-    return min((now - begin) / max(job.planned_end - begin, 1e-9), 0.99)
-
-
-def _seen_at(job: Job, now: float) -> float | None:
-    started = _work_started(job)
-    return started if started is not None and (job.finished or now >= started) else None
-
-
 def _url(origin: str, path: str) -> str:
     return origin + path
 
@@ -85,7 +48,7 @@ def parse_status(state: EmulatorState, sov: Sov, now: float, origin: str) -> JSO
     """``GET /api/v1/sov/{id}`` (contract 3.2)."""
     job = sov.parse
     status = job_status(job, now)
-    pct = 100 if job.finished else int(_progress(job, now) * 100)
+    pct = 100 if job.finished else int(progress(job, now) * 100)
     if job.finished:
         health = job.result_message
     elif status == "PENDING":
@@ -98,7 +61,7 @@ def parse_status(state: EmulatorState, sov: Sov, now: float, origin: str) -> JSO
         "request": {
             "status": status,
             "requested_at": iso_ms(job.created),
-            "progress_started_at": iso_ms(_seen_at(job, now)),
+            "progress_started_at": iso_ms(seen_at(job, now)),
             "completed_at": iso_ms(job.ends) if job.finished else None,
             "last_health_check_time": iso_ms(job.ends if job.finished else now),
             "last_health_status": health,
@@ -158,7 +121,7 @@ def update_status(state: EmulatorState, job: UpdateJob, now: float, origin: str)
         pct = 0
         health = f"Open: {job.num_rows} location(s) added, waiting for start."
     else:
-        pct = int(_progress(job, now) * 100)
+        pct = int(progress(job, now) * 100)
         health = "Queued." if status == "PENDING" else f"Applying updates: {pct}% complete."
     body: JSONDict = {
         "request": {
@@ -212,8 +175,8 @@ def bulk_output_path(job: BulkJob) -> str:
 
 def bulk_status(job: BulkJob, now: float, origin: str) -> JSONDict:
     """``GET /api/v1/bulk_enhance/{id}`` (contract 4.2)."""
-    started = _seen_at(job, now)
-    completed = int(job.num_requested * _progress(job, now))
+    started = seen_at(job, now)
+    completed = int(job.num_requested * progress(job, now))
     body: JSONDict = {
         "request": {
             "status": job_status(job, now),

@@ -151,3 +151,29 @@ async def test_unreachable_callback_is_recorded(
     assert record["attempts"] == 3
     assert not record["delivered"]
     assert record["error"]
+
+
+async def test_queued_jobs_call_back_when_they_end(
+    sovfixer_emulator_factory: Any, make_api: Any, receiver: Receiver
+) -> None:
+    # One slot: the second and third wait in line; each still calls back once it ends.
+    emu = await sovfixer_emulator_factory(job_seconds=0.05, capacity=1)
+    api = make_api(emu)
+    ids = []
+    for _ in range(3):
+        body = {
+            "locations": [{"id": "a", "address": "1 main st"}],
+            "sources": ["PG"],
+            "callback_url": receiver.url + "/bulk",
+        }
+        ids.append((await api.post("/api/v1/bulk_enhance", json=body))["id"])
+    await receiver.wait(3)
+    bodies = {}
+    for _, _, body in receiver.received:
+        assert body["request"]["status"] == "COMPLETE"
+        bodies[body["result"]["outputs"][0]["filename"]] = body
+    assert set(bodies) == {f"output-data-{i}.json" for i in ids}
+    records = {r["id"]: r for r in (await emu.stats())["job_records"]}
+    began = [records[i]["began"] for i in ids]
+    assert began == sorted(began)
+    assert [records[i]["began"] for i in ids[1:]] == [records[i]["ended"] for i in ids[:-1]]

@@ -1,0 +1,314 @@
+"""The realistic profile: our client and the official SDK on one workload, side by side.
+
+The emulator runs in another process with ``--profile realistic`` (log-normal job times
+around a 3 s median, sigma 0.7; 40 jobs of a kind at once, the rest queued; 100 requests/s
+per token with a burst of 200, answered 429 + Retry-After past it; progress in 10% steps
+that start slow). The workload, all at once: 120 output requests (regenerated), 60 updates
+of 3 rows, 6,000 locations in bulk batches of 1,000; every output downloaded. Our client
+runs it with its default policy, then the official SDK (pingintel-api) on 32 threads.
+
+Definitions (issue 13), all counted or timed by the emulator:
+
+* a job is one server job (one bulk batch is one); its *server time* runs from its
+  creation to its end on the server, queueing included;
+* *requests* are every HTTP request the client sent, downloads and 429s included;
+* the *server floor* is when the server's last job ended, from the start of the run;
+  *last seen done* is when an answer first told the client its last job was over;
+* *latency* of a job runs from its creation to the first answer that reported it
+  terminal, so latency / server time is what polling added (1.0 = seen the instant it
+  ended).
+
+    python benchmarks/bench_realistic.py            # the full workload (~1-2 min)
+    python benchmarks/bench_realistic.py --quick    # a third of it, 1 s median (~30 s)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import _common as c
+import anyio
+
+from sovfixer_async.client import Client
+
+SOURCES = ["PG"]
+#: Three rows of the seed SOV (the update succeeds).
+UPDATE_CSV = b"sheet_name,sheet_row_number,bldg_name\nSheet1,2,X\nSheet1,3,Y\nSheet1,4,Z\n"
+
+
+@dataclass(frozen=True)
+class Workload:
+    outputs: int
+    updates: int
+    locations: int
+    batch_size: int
+
+    @property
+    def batches(self) -> int:
+        return -(-self.locations // self.batch_size)
+
+    @property
+    def jobs(self) -> int:
+        return self.outputs + self.updates + self.batches
+
+    def __str__(self) -> str:
+        return (
+            f"{self.outputs} outputs + {self.updates} updates of 3 rows + "
+            f"{self.locations:,} locations ({self.batches} batches)"
+        )
+
+
+def locations(n: int) -> list[dict[str, Any]]:
+    return [{"id": f"loc-{i}", "address": f"{i} main st, miami, fl"} for i in range(n)]
+
+
+# -- the two clients -----------------------------------------------------------------------
+
+
+async def run_ours(url: str, work: Workload, dest: Path) -> list[str]:
+    """Every job at once, each in its own task: submit, wait, download. Returns errors."""
+    errors: list[str] = []
+    locs = locations(work.locations)
+    async with Client(api_url=url, data_api_url=url, token=c.TOKEN) as client:
+
+        async def guarded(name: str, call: Callable[[], Any]) -> None:
+            try:
+                await call()
+            except Exception as exc:  # counted, printed, and the run goes on
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+        async def update(i: int) -> None:
+            job = await client.update_sov(c.SEED_SOVID, UPDATE_CSV)
+            await job.download(dest / f"update-{i}", overwrite=True)
+
+        async def output(i: int) -> None:
+            job = await client.get_or_create_output(c.SEED_SOVID, "JSON", overwrite_existing=True)
+            await job.download(dest / f"output-{i}", overwrite=True)
+
+        async def bulk() -> None:
+            run = await client.bulk_enhance(locs, sources=SOURCES, batch_size=work.batch_size)
+            status = await run.wait()  # downloads every batch's output and merges them
+            assert status.num_requested == work.locations, status.num_requested
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(guarded, "bulk", bulk)
+            for i in range(work.updates):
+                tg.start_soon(guarded, "update", lambda i=i: update(i))
+            for i in range(work.outputs):
+                tg.start_soon(guarded, "output", lambda i=i: output(i))
+    return errors
+
+
+def run_official(url: str, work: Workload, threads: int, dest: Path) -> list[str]:
+    """One blocking call per server job on ``threads`` threads, outputs downloaded."""
+    from pingintel_api import PingDataAPIClient, SOVFixerAPIClient
+
+    local = threading.local()
+    csv_path = dest / "update.csv"
+    csv_path.write_bytes(UPDATE_CSV)
+
+    def clients() -> tuple[Any, Any]:
+        if not hasattr(local, "sov"):
+            local.sov = SOVFixerAPIClient(api_url=url, auth_token=c.TOKEN)
+            local.data = PingDataAPIClient(api_url=url, auth_token=c.TOKEN)
+        return local.sov, local.data
+
+    def update() -> None:  # polls every 2.5 s, then downloads each output
+        clients()[0].update_sov(c.SEED_SOVID, [str(csv_path)], actually_write=False)
+
+    def output() -> None:
+        sov = clients()[0]
+        result = sov.get_or_create_output(c.SEED_SOVID, "JSON", overwrite_existing=True)
+        sov.fix_sov_download(dict(result), actually_write=False)
+
+    locs = locations(work.locations)
+    chunks = [locs[i : i + work.batch_size] for i in range(0, len(locs), work.batch_size)]
+
+    def bulk(chunk: list[dict[str, Any]]) -> Callable[[], None]:
+        def call() -> None:  # polls every 5 s; fetch_outputs writes into the cwd
+            result = clients()[1].bulk_enhance(
+                locations=chunk, sources=SOURCES, fetch_outputs=True, verbose=0
+            )
+            assert result["success"], result
+
+        return call
+
+    tasks: list[tuple[str, Callable[[], None]]] = [
+        *(("bulk", bulk(chunk)) for chunk in chunks),
+        *(("update", update) for _ in range(work.updates)),
+        *(("output", output) for _ in range(work.outputs)),
+    ]
+    errors: list[str] = []
+
+    def guarded(name: str, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except Exception as exc:  # e.g. a 429: the official SDK retries only on https
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    cwd = os.getcwd()
+    os.chdir(dest)  # the official bulk download writes output-data-<id>.json here
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            for future in [pool.submit(guarded, name, call) for name, call in tasks]:
+                future.result()
+    finally:
+        os.chdir(cwd)
+    return errors
+
+
+# -- the figures ---------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    name: str
+    wall: float
+    floor: float
+    last_seen: float
+    jobs: int
+    requests: int
+    throttled: int
+    ratios: list[float]
+    errors: list[str]
+
+    @property
+    def requests_per_job(self) -> float:
+        return self.requests / self.jobs if self.jobs else float("nan")
+
+    @property
+    def share_429(self) -> float:
+        return self.throttled / self.requests if self.requests else float("nan")
+
+
+def figures(name: str, emu: c.Emulator, t0: float, wall: float, errors: list[str]) -> Figures:
+    stats = emu.stats()
+    records = stats["job_records"]
+    ratios = [
+        (r["seen"] - r["created"]) / (r["ended"] - r["created"])
+        for r in records
+        if r["seen"] is not None and r["ended"] > r["created"]
+    ]
+    unseen = [r["id"] for r in records if r["seen"] is None]
+    if unseen:
+        errors = [*errors, f"{len(unseen)} job(s) never reported terminal to the client"]
+    seen = [r["seen"] for r in records if r["seen"] is not None]
+    last_ended = stats["last_job_ended"]
+    return Figures(
+        name=name,
+        wall=wall,
+        floor=(last_ended - t0) if last_ended is not None else float("nan"),
+        last_seen=(max(seen) - t0) if seen else float("nan"),
+        jobs=sum(stats["jobs_created"].values()),
+        requests=stats["requests_total"],
+        throttled=stats["responses_by_status"].get("429", 0),
+        ratios=ratios,
+        errors=errors,
+    )
+
+
+def side_by_side(work: Workload, ours: Figures, official: Figures | None) -> str:
+    runs = [ours, *([official] if official else [])]
+    rows: list[tuple[str, ...]] = [("", *(f.name for f in runs))]
+
+    def row(metric: str, fmt: Callable[[Figures], str]) -> None:
+        rows.append((metric, *(fmt(f) for f in runs)))
+
+    row("server jobs", lambda f: f"{f.jobs}")
+    row("wall time", lambda f: c.fmt_s(f.wall))
+    row("server floor (last job ended)", lambda f: c.fmt_s(f.floor))
+    row("wall / server floor", lambda f: f"{f.wall / f.floor:.2f}")
+    row("last job seen done / floor", lambda f: f"{f.last_seen / f.floor:.2f}")
+    row("requests (all, 429s and downloads incl.)", lambda f: f"{f.requests:,}")
+    row("requests per job", lambda f: f"{f.requests_per_job:.1f}")
+    row("answered 429", lambda f: f"{f.throttled:,} ({f.share_429:.1%})")
+    row(
+        "latency / server time, p50 / p95",
+        lambda f: f"{c.percentile(f.ratios, 50):.2f} / {c.percentile(f.ratios, 95):.2f}",
+    )
+    row("errors", lambda f: f"{len(f.errors)}")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"== realistic profile: {work}"]
+    for i, r in enumerate(rows):
+        cells = zip(r, widths, strict=True)
+        lines.append(
+            "  ".join(v.ljust(w) if j == 0 else v.rjust(w) for j, (v, w) in enumerate(cells))
+        )
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if official is not None:
+        lines.append(f"ours vs official: {official.wall / ours.wall:.2f}x faster")
+    return "\n".join(lines)
+
+
+def settle(emu: c.Emulator, seconds: float) -> None:
+    """Let the token bucket refill between runs, then zero the counters."""
+    time.sleep(seconds)
+    emu.reset_stats()
+
+
+def main() -> int:
+    p = c.parser(__doc__.splitlines()[0])
+    p.add_argument("--job-seconds", type=float, help="median job time (default 3; quick 1)")
+    p.add_argument("--scale", type=float, help="share of the workload (default 1; quick 1/3)")
+    p.add_argument("--threads", type=int, default=32, help="threads of the official SDK")
+    p.add_argument("--skip-official", action="store_true", help="only our client")
+    args = p.parse_args()
+    seconds = args.job_seconds or (1.0 if args.quick else 3.0)
+    scale = args.scale or (1 / 3 if args.quick else 1.0)
+    args.job_seconds, args.scale = seconds, scale
+    c.header("bench_realistic", args)
+    work = Workload(
+        outputs=max(1, round(120 * scale)),
+        updates=max(1, round(60 * scale)),
+        locations=max(1, round(6000 * scale)),
+        batch_size=1000,
+    )
+
+    def progress(text: str) -> None:
+        print(f".. {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    official: Figures | None = None
+    with (
+        c.emulator(seconds, "--profile", "realistic") as emu,
+        tempfile.TemporaryDirectory(prefix="bench-realistic-") as tmp,
+    ):
+        settle(emu, 0.0)
+        progress(f"ours, {work}")
+        t0 = time.time()
+        errors = anyio.run(run_ours, emu.url, work, Path(tmp) / "ours")
+        ours = figures("ours", emu, t0, time.time() - t0, errors)
+        if not args.skip_official:
+            settle(emu, 3.0)
+            progress(f"official SDK, {args.threads} threads")
+            folder = Path(tmp) / "official"
+            folder.mkdir()
+            t0 = time.time()
+            errors = run_official(emu.url, work, args.threads, folder)
+            official = figures(
+                f"official, {args.threads} threads", emu, t0, time.time() - t0, errors
+            )
+    print()
+    print(side_by_side(work, ours, official), flush=True)
+    for run in (ours, official):
+        if run is not None and run.errors:
+            print(f"\n{run.name}: {len(run.errors)} error(s), first: {run.errors[0]}")
+    return 0 if not ours.errors else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:
+        traceback.print_exc()
+        sys.exit(2)
