@@ -39,7 +39,7 @@ from typing import Any
 import _common as c
 import anyio
 
-from sovfixer_async.client import Client
+from sovfixer_async import Client
 
 SOURCES = ["PG"]
 #: Three rows of the seed SOV (the update succeeds).
