@@ -15,6 +15,7 @@ from attrs import frozen
 from sovfixer_async._config import ClientConfig
 from sovfixer_async._errors import SOVFixerError
 from sovfixer_async._events import Event, EventBus
+from sovfixer_async._poll_policy import PollSchedule, StrategyFactory
 from sovfixer_async._polling import PollScheduler
 from sovfixer_async._transport import Transport
 from sovfixer_async._workfolders import WorkFolders
@@ -51,11 +52,17 @@ class JobContext:
     folders: WorkFolders
 
     @classmethod
-    def build(cls, config: ClientConfig, events: EventBus) -> JobContext:
+    def build(
+        cls,
+        config: ClientConfig,
+        events: EventBus,
+        strategy: StrategyFactory = PollSchedule,
+    ) -> JobContext:
+        """The collaborators of one client; ``strategy`` decides when each wait polls."""
         transport = Transport(config)
         tasks = TaskRunner()
         limit = config.request_limit
-        polls = PollScheduler(transport, tasks.start_soon, max(1, limit - limit // 4))
+        polls = PollScheduler(transport, tasks.start_soon, max(1, limit - limit // 4), strategy)
         return cls(config, transport, events, tasks, polls, WorkFolders(config.work_dir))
 
     def emit(self, event: Event) -> None:

@@ -33,6 +33,7 @@ async def history(
     if isinstance(start, datetime):
         start = start.strftime("%Y%m%d%H%M%S")
     followed: set[str | None] = {cursor_id}
+    previous: list[str] = []
     while True:
         response = await context.transport.request(
             "GET",
@@ -42,14 +43,16 @@ async def history(
             what="history",
         )
         page = structure(response.json(), HistoryPage)
-        if not page.results:
+        ids = [record.id for record in page.results]
+        if not ids or ids == previous:  # empty, or the last page again: nothing new
             return
         for record in page.results:
             yield record
-        cursor_id = page.cursor_id or page.results[-1].id
+        cursor_id = page.cursor_id or ids[-1]
         if cursor_id in followed:  # the cursor did not advance: the next page is a repeat
             return
         followed.add(cursor_id)
+        previous = ids
 
 
 async def history_item(context: JobContext, record_id: str) -> HistoryItem:
