@@ -4,7 +4,10 @@
 parse jobs and bulk-enhance runs at once over one bounded connection pool.
 """
 
-from sovfixer_async._bulk import BulkRun, BulkRunStatus
+import warnings
+from typing import Any
+
+from sovfixer_async._bulk import BulkEnhanceRun, BulkRunStatus
 from sovfixer_async._client import Client
 from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
 from sovfixer_async._downloads import DownloadResult
@@ -39,7 +42,7 @@ from sovfixer_async._events import (
     JobSubmitted,
 )
 from sovfixer_async._jobs import (
-    BulkEnhanceJob,
+    BulkEnhanceBatch,
     JobHandle,
     OutputJob,
     ParseJob,
@@ -55,8 +58,8 @@ __all__ = [
     "APIError",
     "AmbiguousSubmissionError",
     "AuthenticationError",
-    "BulkEnhanceJob",
-    "BulkRun",
+    "BulkEnhanceBatch",
+    "BulkEnhanceRun",
     "BulkRunStatus",
     "Client",
     "ClientConfig",
@@ -104,3 +107,21 @@ for _name in __all__:
     if getattr(_value, "__module__", "").startswith("sovfixer_async."):
         _value.__module__ = __name__
 del _name, _value
+
+#: Old names still importable until 1.0: ``name: (new name, object)``.
+_DEPRECATED: dict[str, tuple[str, Any]] = {
+    "BulkRun": ("BulkEnhanceRun", BulkEnhanceRun),
+    "BulkEnhanceJob": ("BulkEnhanceBatch", BulkEnhanceBatch),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        new, value = _DEPRECATED[name]
+        warnings.warn(
+            f"sovfixer_async.{name} is deprecated; use sovfixer_async.{new} (removed in 1.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

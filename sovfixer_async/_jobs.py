@@ -9,28 +9,24 @@ the handle's waiters.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import anyio
-from anyio.abc import TaskGroup
-from attrs import define, field
 
 from sovfixer_async import _downloads
-from sovfixer_async._config import ClientConfig
-from sovfixer_async._errors import InvalidInputError, JobFailed, JobTimeout, SOVFixerError
+from sovfixer_async._context import JobContext, TaskRunner
+from sovfixer_async._errors import InvalidInputError, JobFailed, JobTimeout
 from sovfixer_async._events import (
-    EventBus,
     JobCompleted,
     JobFailedEvent,
     JobProgress,
     JobStatusChanged,
 )
-from sovfixer_async._polling import Poller, PollScheduler
-from sovfixer_async._transport import Api, Transport, parse_retry_after
+from sovfixer_async._polling import StatusQuery, Watch, fetch_status
+from sovfixer_async._transport import Api
 from sovfixer_async._urls import check_id, segment
 from sovfixer_async.models import (
     BulkEnhanceStatus,
@@ -50,33 +46,6 @@ S = TypeVar("S", bound=JobStatus)
 TOKEN_VERSION = 2
 
 
-@define
-class Runtime:
-    """What handles share with their client: transport, events, config, task group."""
-
-    transport: Transport
-    events: EventBus
-    config: ClientConfig
-    task_group: TaskGroup | None = None
-    #: Parent of the bulk runs' work folders (a temporary folder is made when None).
-    work_root: Path | None = None
-    #: Folders this client made, removed when it closes unless the config keeps them.
-    created_dirs: list[Path] = field(factory=list)
-    #: Starts the due polls of every waiting handle (one task for the whole client).
-    polls: PollScheduler = field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        limit = self.config.request_limit
-        self.polls = PollScheduler(self.start_soon, max(1, limit - limit // 4))
-
-    def start_soon(self, func: Any, *args: Any) -> None:
-        if self.task_group is None:
-            raise SOVFixerError(
-                "the client is not open: use it inside 'async with Client(...) as client:'"
-            )
-        self.task_group.start_soon(func, *args)
-
-
 class JobHandle(Generic[S]):
     """Base of every job handle."""
 
@@ -84,17 +53,19 @@ class JobHandle(Generic[S]):
     api: ClassVar[Api]
     status_type: ClassVar[type[Any]]
 
-    __slots__ = ("_poller", "_progress", "_rt", "_submitted", "files", "id", "status")
+    __slots__ = ("_error", "_progress", "_rt", "_submitted", "files", "id", "status")
 
-    def __init__(self, runtime: Runtime, job_id: str, status: S | None = None):
-        self._rt = runtime
+    def __init__(self, context: JobContext, job_id: str, status: S | None = None):
+        #: The client's collaborators (transport, events, config, poll scheduler...).
+        self._rt = context
         self.id = job_id
         self.status: S | None = status
         #: Size and sha256 of each file the last ``download`` wrote.
         self.files: list[DownloadResult] = []
-        self._poller: Poller | None = None
         self._submitted = time.monotonic()
         self._progress: float | None = None
+        #: How a wait of ``as_completed`` ended, not done: the next ``wait()`` raises it.
+        self._error: BaseException | None = None
 
     def __repr__(self) -> str:
         state = self.status.state if self.status is not None else "unknown"
@@ -128,20 +99,23 @@ class JobHandle(Generic[S]):
     def _status_params(self) -> dict[str, str] | None:
         return None
 
-    async def _fetch(self) -> tuple[S, float | None]:
-        response = await self._rt.transport.request(
-            "GET",
-            self.api,
-            self._status_path(),
-            params=self._status_params(),
-            job_id=self.id,
-            what=f"status of {self.kind} job",
+    def _parse(self, data: Any) -> S:
+        status: S = structure(data, self.status_type)
+        return status
+
+    def _query(self) -> StatusQuery[S]:
+        return StatusQuery(
+            self.kind, self.id, self.api, self._status_path(), self._status_params(), self._parse
         )
-        status: S = structure(response.json(), self.status_type)
-        return status, parse_retry_after(response.headers.get("Retry-After"))
 
     def _observe(self, status: S) -> None:
-        """Keep the newest status and tell listeners what changed."""
+        """Keep the newest status and tell listeners what changed.
+
+        A job seen terminal stays terminal: a later non-terminal answer (a stale replica,
+        a late push) is ignored.
+        """
+        if self.done and not status.done:
+            return
         previous = self.status.state if self.status is not None else None
         self.status = status
         events = self._rt.events
@@ -159,25 +133,28 @@ class JobHandle(Generic[S]):
             self._progress = status.progress
             events.emit(JobProgress(self.kind, self.id, status.progress))
 
+    def _keep_outcome(self, error: BaseException) -> None:
+        self._error = error
+
+    def _apply(self, status: S) -> bool:
+        self._observe(status)
+        return self.done
+
     def deliver(self, status: S) -> None:
         """Apply a status pushed by a callback; a terminal one completes the waits now."""
-        if self.done and not status.done:
-            return  # a late, stale push never undoes a terminal state
         self._observe(status)
-        poller = self._poller
-        if status.done and poller is not None:
-            self._rt.polls.finish(poller)
-
-    async def _poll_once(self) -> tuple[bool, float | None, float | None]:
-        status, retry_after = await self._fetch()
-        self._observe(status)
-        return status.done, retry_after, status.progress
+        if self.done:
+            self._rt.polls.settle(self)
 
     async def refresh(self) -> S:
-        """Fetch the status once, now; errors are raised as they come."""
-        status, _ = await self._fetch()
+        """Fetch the status once, now; errors are raised as they come.
+
+        Returns the handle's status: a terminal one stays, whatever the server says later.
+        """
+        status, _ = await fetch_status(self._rt.transport, self._query())
         self._observe(status)
-        return status
+        assert self.status is not None
+        return self.status
 
     def _outcome(self) -> S:
         status = self.status
@@ -192,36 +169,24 @@ class JobHandle(Generic[S]):
 
         ``timeout=None`` means the poll policy's deadline (default 3600 s), ``math.inf``
         waits forever. Past it, ``JobTimeout`` carries the resume token; the server job
-        goes on. Cancelling one wait leaves other waiters (and the job) alone.
+        goes on. Cancelling one wait leaves other waiters (and the job) alone. A failed poll
+        is a missed poll unless it says the job or the access is gone; such an error ends
+        the wait. After ``as_completed`` yielded this handle, not done, the first
+        ``wait()`` raises at once how that wait ended.
         """
         if not self.done:
-            await self._wait_polled(self._rt.config.poll.deadline if timeout is None else timeout)
+            error, self._error = self._error, None
+            if error is not None:
+                raise error
+            config = self._rt.config
+            budget = config.poll.deadline if timeout is None else timeout
+            watch = Watch(self._query(), self._apply, config.poll, self._submitted)
+            error = await self._rt.polls.wait(self, watch, budget)
+            if not self.done:
+                if error is not None:
+                    raise error
+                raise JobTimeout(self.kind, self.id, budget, self.token, self.state)
         return self._outcome()
-
-    async def _wait_polled(self, budget: float) -> None:
-        poller = self._poller
-        if poller is None or not poller.active:
-            poller = self._poller = self._rt.polls.watch(
-                self, self._rt.config.poll, self._submitted
-            )
-        poller.waiters += 1
-        try:
-            if budget == math.inf:
-                await poller.finished.wait()
-            else:
-                with anyio.move_on_after(budget):
-                    await poller.finished.wait()
-        finally:
-            poller.waiters -= 1
-            if poller.waiters == 0 and poller.active:
-                self._rt.polls.abandon(poller)
-                if self._poller is poller:
-                    self._poller = None
-        if self.done:
-            return
-        if poller.error is not None:
-            raise poller.error
-        raise JobTimeout(self.kind, self.id, budget, self.token, self.state)
 
     # -- outputs -----------------------------------------------------------------------
 
@@ -290,7 +255,7 @@ class ParseJob(JobHandle[ParseStatus]):
         return {"include_progress": "true"}
 
 
-class BulkEnhanceJob(JobHandle[BulkEnhanceStatus]):
+class BulkEnhanceBatch(JobHandle[BulkEnhanceStatus]):
     """One Ping.Data bulk-enhance batch as the server knows it."""
 
     kind = "bulk_enhance"
@@ -303,7 +268,7 @@ class BulkEnhanceJob(JobHandle[BulkEnhanceStatus]):
 
 
 HANDLE_TYPES: dict[str, type[JobHandle[Any]]] = {
-    cls.kind: cls for cls in (UpdateJob, OutputJob, ParseJob, BulkEnhanceJob)
+    cls.kind: cls for cls in (UpdateJob, OutputJob, ParseJob, BulkEnhanceBatch)
 }
 
 
@@ -348,10 +313,16 @@ def parse_token(token: str) -> dict[str, Any]:
     return data
 
 
+def observe(handle: JobHandle[S], status: S) -> None:
+    """Give a new handle the status its submission answered (a cached output is done)."""
+    handle._observe(status)
+
+
 class Waitable(Protocol):
     """Anything ``as_completed`` can watch: job handles and bulk runs."""
 
-    _rt: Runtime
+    @property
+    def id(self) -> str: ...
 
     async def wait(self, timeout: float | None = None) -> Any: ...
 
@@ -359,16 +330,33 @@ class Waitable(Protocol):
 W = TypeVar("W", bound=Waitable)
 
 
-async def as_completed(handles: Iterable[W], *, timeout: float | None = None) -> AsyncIterator[W]:
-    """Yield handles as they reach a terminal state (failed ones included).
+def _tasks_of(handle: Waitable) -> TaskRunner:
+    context = getattr(handle, "_rt", None)
+    if not isinstance(context, JobContext):
+        raise TypeError(f"as_completed takes handles of a sovfixer_async Client, not {handle!r}")
+    return context.tasks
 
-    The watchers run in the client's task group, so leaving the loop early is safe: they are
-    cancelled then. A wait that fails otherwise (timeout, lost access) is raised.
+
+async def as_completed(handles: Iterable[W], *, timeout: float | None = None) -> AsyncIterator[W]:
+    """Yield handles as their waits end: done, failed, timed out or in error.
+
+    Each handle is yielded once, when its ``wait(timeout)`` ends, however it ended; awaiting
+    its ``wait()`` then returns or raises at once (a timed-out one, not done, waits again).
+    The watchers run in the client's task group and never raise into it; leaving the loop
+    early is safe: they are cancelled then.
     """
     items = list(handles)
     if not items:
         return
-    send, receive = anyio.create_memory_object_stream[W | BaseException](len(items))
+    runners = [_tasks_of(handle) for handle in items]
+    async for handle in _as_completed(items, runners, timeout):
+        yield handle
+
+
+async def _as_completed(
+    items: list[W], runners: list[TaskRunner], timeout: float | None
+) -> AsyncIterator[W]:
+    send, receive = anyio.create_memory_object_stream[W](len(items))
     scopes = [anyio.CancelScope() for _ in items]
 
     async def watch(handle: W, scope: anyio.CancelScope) -> None:
@@ -376,21 +364,28 @@ async def as_completed(handles: Iterable[W], *, timeout: float | None = None) ->
             try:
                 await handle.wait(timeout)
             except JobFailed:
-                pass
-            except SOVFixerError as exc:
-                send.send_nowait(exc)
-                return
+                pass  # done: its wait() raises this again by itself
+            except Exception as exc:  # kept for the handle's next wait(), never raised here
+                keep = getattr(handle, "_keep_outcome", None)
+                if keep is not None:
+                    keep(exc)
             send.send_nowait(handle)
 
-    for handle, scope in zip(items, scopes, strict=True):
-        handle._rt.start_soon(watch, handle, scope)
+    for handle, scope, runner in zip(items, scopes, runners, strict=True):
+        runner.start_soon(watch, handle, scope)
     try:
         with receive:
             for _ in items:
-                item = await receive.receive()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+                yield await receive.receive()
     finally:
         for scope in scopes:
             scope.cancel()
+
+
+async def as_completed_in(
+    tasks: TaskRunner, handles: Iterable[W], timeout: float | None
+) -> AsyncIterator[W]:
+    """``as_completed`` with the watchers in the given task runner (a client's)."""
+    items = list(handles)
+    async for handle in _as_completed(items, [tasks] * len(items), timeout):
+        yield handle

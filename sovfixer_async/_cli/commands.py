@@ -22,7 +22,7 @@ import anyio
 import attrs
 
 from sovfixer_async import (
-    BulkRun,
+    BulkEnhanceRun,
     InvalidInputError,
     JobFailed,
     JobHandle,
@@ -112,7 +112,9 @@ def named(exc: InvalidInputError, filename: str) -> InvalidInputError:
 # -- waiting and downloading ---------------------------------------------------------------
 
 
-async def finish(ctx: Context, handle: JobHandle[Any] | BulkRun, out: str, force: bool) -> int:
+async def finish(
+    ctx: Context, handle: JobHandle[Any] | BulkEnhanceRun, out: str, force: bool
+) -> int:
     """Wait for a job, download its outputs into ``out``; 1 when the job failed."""
     rep = ctx.reporter
     try:
@@ -217,6 +219,8 @@ async def finish_all(ctx: Context, jobs: list[JobHandle[Any]], out: str, force: 
     status = 0
     async with anyio.create_task_group() as tg:
         async for job in as_completed(jobs):
+            if not job.done:
+                await job.wait()  # raises at once how its wait ended
             if job.status is not None and job.status.failure is not None:
                 status = 1
                 continue
@@ -349,7 +353,7 @@ async def status(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def status_fields(handle: JobHandle[Any] | BulkRun) -> dict[str, Any]:
+def status_fields(handle: JobHandle[Any] | BulkEnhanceRun) -> dict[str, Any]:
     """The machine-readable status of a handle (``--json``)."""
     fields: dict[str, Any] = {
         "kind": handle.kind,
@@ -357,7 +361,7 @@ def status_fields(handle: JobHandle[Any] | BulkRun) -> dict[str, Any]:
         "state": handle.state,
         "token": handle.token,
     }
-    if isinstance(handle, BulkRun):
+    if isinstance(handle, BulkEnhanceRun):
         run = handle.status
         if run is not None:
             fields.update(
@@ -383,7 +387,7 @@ def status_fields(handle: JobHandle[Any] | BulkRun) -> dict[str, Any]:
     return fields
 
 
-def describe_status(handle: JobHandle[Any] | BulkRun) -> str:
+def describe_status(handle: JobHandle[Any] | BulkEnhanceRun) -> str:
     """One line: ``update <id>: IN_PROGRESS 40%`` or ``...: FAILED (CODE): message``."""
     fields = status_fields(handle)
     text = f"{handle.kind} {handle.id}: {fields['state'] or 'unknown'}"
@@ -407,7 +411,7 @@ async def resume(ctx: Context, args: argparse.Namespace) -> int:
     token = resume_token(args.resume_token, "resume")
     rep = ctx.reporter
     async with ctx.client() as client, rep.display():
-        handle: JobHandle[Any] | BulkRun = client.resume(token)
+        handle: JobHandle[Any] | BulkEnhanceRun = client.resume(token)
         rep.family(_family_name(handle.kind), total=1)
         rep.track(handle)
         return await finish(ctx, handle, args.out, args.force)

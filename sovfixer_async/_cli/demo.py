@@ -21,7 +21,7 @@ import anyio
 from attrs import define, field
 
 from sovfixer_async import (
-    BulkRun,
+    BulkEnhanceRun,
     Client,
     InvalidInputError,
     JobFailed,
@@ -247,6 +247,8 @@ async def run_updates(
 
     async with anyio.create_task_group() as tg:
         async for job in as_completed(jobs):
+            if not job.done:
+                await job.wait()  # raises at once how its wait ended
             failure = job.status.failure if job.status is not None else None
             if failure is None:
                 tg.start_soon(follow_up, job)
@@ -297,7 +299,7 @@ async def run_parse(client: Client, rep: Reporter, tally: Tally, path: Path, out
 
 async def run_enhance(client: Client, rep: Reporter, tally: Tally, path: Path, out: Path) -> None:
     """Bulk-enhance the locations file in batches; save the merged results."""
-    run: BulkRun = await client.bulk_enhance(path, sources=SOURCES, batch_size=BATCH_SIZE)
+    run: BulkEnhanceRun = await client.bulk_enhance(path, sources=SOURCES, batch_size=BATCH_SIZE)
     rep.track(run)
     try:
         status = await run.wait()

@@ -25,7 +25,7 @@ import anyio
 from attrs import define, field
 
 from sovfixer_async import (
-    BulkRun,
+    BulkEnhanceRun,
     DownloadFinished,
     DownloadProgress,
     Event,
@@ -98,7 +98,7 @@ class Family:
     #: Progress (0-1) of the running jobs that report it, for the bar.
     running: dict[str, float] = field(factory=dict)
     #: Bulk runs whose location counters are shown.
-    runs: list[BulkRun] = field(factory=list)
+    runs: list[BulkEnhanceRun] = field(factory=list)
     #: Locations expected before the runs report their own counts.
     locations: int = 0
 
@@ -183,7 +183,7 @@ class Reporter:
         """A handle the command now holds: announce it and remember it for Ctrl-C."""
         self.handles[handle.id] = handle
         self.orphans.pop(handle.id, None)
-        if isinstance(handle, BulkRun):
+        if isinstance(handle, BulkEnhanceRun):
             self.family("enhance").runs.append(handle)
             for batch in handle.batches:
                 self.orphans.pop(batch.id, None)

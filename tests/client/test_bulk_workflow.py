@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async import BulkRun, Client, InvalidInputError
+from sovfixer_async import BulkEnhanceRun, Client, InvalidInputError
 from sovfixer_async._locations import bulk_locations
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +36,7 @@ async def test_docs_two_locations(client: Client, tmp_path: Path) -> None:
         ],
         sources=["PG", "PH"],
     )
-    assert isinstance(run, BulkRun)
+    assert isinstance(run, BulkEnhanceRun)
     status = await run.wait(timeout=30)
     assert status.num_requested == 2
     assert status.num_completed == 2
@@ -87,7 +87,7 @@ async def test_resume_half_way_in_a_fresh_client(make_client: Any, tmp_path: Pat
         token = run.token
     async with make_client() as second:
         again = second.resume(token)
-        assert isinstance(again, BulkRun)
+        assert isinstance(again, BulkEnhanceRun)
         assert [b.id for b in again.batches] == [b.id for b in run.batches]
         await again.wait(timeout=30)
         ids = [lid async for lid, _ in again.results()]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import PollPolicy
-from sovfixer_async._polling import PollSchedule
+from sovfixer_async._poll_policy import PollSchedule
 
 POLICY = PollPolicy()  # initial 0.05 s, factor 1.1, ceiling 5 s, jitter 10%
 

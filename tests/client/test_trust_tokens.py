@@ -15,7 +15,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async import BulkRun, Client, InvalidInputError, NotFoundError, UpdateJob
+from sovfixer_async import BulkEnhanceRun, Client, InvalidInputError, NotFoundError, UpdateJob
 from sovfixer_async._cli.commands import job_folder
 
 from .conftest import client_for
@@ -65,7 +65,7 @@ async def test_token_work_dir_is_never_used(make_client: Any, tmp_path: Path) ->
     forged = bulk_token(old["id"], old["batches"], work_dir=str(elsewhere))
     async with make_client() as second:
         again = second.resume(forged)
-        assert isinstance(again, BulkRun)
+        assert isinstance(again, BulkEnhanceRun)
         assert not again.work_dir.is_relative_to(elsewhere)
         await again.wait(timeout=30)
         ids = [lid async for lid, _ in again.results()]
@@ -90,12 +90,12 @@ async def test_an_unmarked_folder_of_the_run_id_is_not_adopted(
 async def test_only_marked_folders_are_removed(make_client: Any, tmp_path: Path) -> None:
     async with make_client(work_dir=tmp_path, keep_work_files=True) as first:
         run = first.resume(bulk_token(str(uuid.uuid4()), ["b-1"]))
-        assert isinstance(run, BulkRun)
+        assert isinstance(run, BulkEnhanceRun)
         kept = run.work_dir
     assert (kept / ".sovfixer-async").is_file()
     async with make_client(work_dir=tmp_path) as second:
         again = second.resume(run.token)
-        assert isinstance(again, BulkRun)
+        assert isinstance(again, BulkEnhanceRun)
         assert again.work_dir == kept  # an earlier client's marked folder is reused ...
     assert kept.exists()  # ... and left to whoever made it
     assert tmp_path.exists()

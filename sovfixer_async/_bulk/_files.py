@@ -1,0 +1,157 @@
+"""A bulk run's files: batch bodies on disk, per-batch JSONL parts, the merged results.
+
+Everything here is blocking file work, run in worker threads by the run handle (or on the
+loop for small files). The merged file has exactly one line per submitted location,
+whatever the server's formatting of a batch output (compact or pretty-printed JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sovfixer_async._transport import EncodedJson, encode_json
+
+MERGED_NAME = "results.jsonl"
+#: Batch bodies up to this size are written to the (page-cached) work folder on the loop...
+INLINE_WRITE_BYTES = 1 << 20
+#: ...and read back and encoded for sending on the loop up to this size (no gzip below it).
+INLINE_ENCODE_BYTES = 1 << 16
+
+
+def encoded_body(path: Path, callback_url: str | None, gzip_above: int) -> EncodedJson:
+    """A batch body as sent (JSON, gzipped when large).
+
+    The file already holds the compact JSON to send; only a per-batch callback URL makes
+    it be decoded and encoded again.
+    """
+    data = path.read_bytes()
+    if callback_url is None:
+        return EncodedJson.of(data, gzip_above)
+    body = json.loads(data)
+    body["callback_url"] = callback_url
+    return encode_json(body, gzip_above)
+
+
+def batch_name(number: int) -> str:
+    return f"batch-{number:05d}.json"
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def copy_with_hash(source: Path, target: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    tmp = target.with_name(target.name + ".part")
+    with open(source, "rb") as src, open(tmp, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(tmp, target)
+    return size, digest.hexdigest()
+
+
+def write_part(body_path: Path, files: list[Path], failure: str | None, part: Path) -> None:
+    """One batch's lines ``{"id": ..., "results": {source: {...}}}``, one per location sent.
+
+    Each location's results are copied from the output file as the server wrote them (no
+    re-encoding: half the cost) unless they span lines (pretty-printed JSON), which are
+    re-encoded compactly; a location the output lacks gets a failed result per source.
+    """
+    found: dict[str, str] = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for location_id, value, raw in raw_members(text):
+            if isinstance(value, dict):
+                found[location_id] = one_line(value, raw)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    tmp = part.with_name(part.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        if not body_path.exists():  # a run resumed without its work folder
+            for location_id, raw in found.items():
+                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw}}}\n')
+        else:
+            with open(body_path, encoding="utf-8") as f:
+                body = json.load(f)
+            default_sources = body.get("sources") or []
+            reason = failure or "the server returned no result for this location"
+            for location in body["locations"]:
+                location_id = location["id"]
+                raw_results = found.get(location_id)
+                if raw_results is None:
+                    raw_results = json.dumps(
+                        {
+                            source: {"is_success": False, "error_message": reason}
+                            for source in (location.get("sources") or default_sources)
+                        }
+                    )
+                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw_results}}}\n')
+    os.replace(tmp, part)
+
+
+def one_line(value: Any, raw: str) -> str:
+    """``raw`` (the JSON text of ``value``) as one line of a JSONL file."""
+    if "\n" in raw or "\r" in raw:
+        return json.dumps(value, separators=(",", ":"))
+    return raw
+
+
+def join_parts(parts: list[Path], merged: Path) -> None:
+    tmp = merged.with_name(merged.name + ".part")
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+    os.replace(tmp, merged)
+    for part in parts:
+        part.unlink()
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first non-whitespace character from ``i``."""
+    match = _WS.match(text, i)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def raw_members(text: str) -> Iterator[tuple[str, Any, str]]:
+    """``(key, value, value's JSON text)`` for each member of the JSON object ``text``."""
+    decode = _DECODER.raw_decode
+    i = _skip(text, 0)
+    if text[i : i + 1] != "{":
+        return  # not an object (as before: such a file holds no results)
+    i = _skip(text, i + 1)
+    if text[i : i + 1] == "}":
+        return
+    while True:
+        key, i = decode(text, i)
+        i = _skip(text, i)
+        if text[i : i + 1] != ":":
+            raise ValueError(f"expected ':' at character {i}")
+        start = _skip(text, i + 1)
+        value, end = decode(text, start)
+        yield key, value, text[start:end]
+        i = _skip(text, end)
+        if text[i : i + 1] == ",":
+            i = _skip(text, i + 1)
+        elif text[i : i + 1] == "}":
+            return
+        else:
+            raise ValueError(f"expected ',' or '}}' at character {i}")
