@@ -251,7 +251,7 @@ class WebhookReceiver:
         app = web.Application(client_max_size=self._max_body)
         app.router.add_post(self._path + "/{nonce}", self._handle)
         # Bodies are read as sent: a compressed one is refused (415), never inflated. A body
-        # left unread (refused from its headers) is drained for at most 2 s, then the connection closes.
+        # left unread (refused from its headers) is drained for 2 s at most, then closed.
         runner = web.AppRunner(app, access_log=None, auto_decompress=False, lingering_time=2.0)
         await runner.setup()
         await web.TCPSite(runner, self._host, self._port).start()

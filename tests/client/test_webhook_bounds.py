@@ -57,8 +57,10 @@ async def test_unknown_nonces_get_404_and_nothing_is_kept(http: aiohttp.ClientSe
             nonce = secrets.token_urlsafe(16)
             assert await post(http, f"{hooks.base_url}/{nonce}", body, headers=JSON) == 404
         assert await post(http, f"{hooks.base_url}/{'n' * 500}", b"{}", headers=JSON) == 404
-        assert hooks.stored_bodies == 0 and hooks.stored_bytes == 0
-        assert hooks.issued_count == 1 and hooks.bound_count == 0
+        assert hooks.stored_bodies == 0
+        assert hooks.stored_bytes == 0
+        assert hooks.issued_count == 1
+        assert hooks.bound_count == 0
 
 
 async def test_200_unauthenticated_megabyte_posts_cost_no_memory(
@@ -71,10 +73,8 @@ async def test_200_unauthenticated_megabyte_posts_cost_no_memory(
         gc.collect()
         tracemalloc.start()
         try:
-            statuses = [
-                await post(http, f"{hooks.base_url}/{secrets.token_urlsafe(16)}", body, headers=JSON)
-                for _ in range(200)
-            ]
+            urls = [f"{hooks.base_url}/{secrets.token_urlsafe(16)}" for _ in range(200)]
+            statuses = [await post(http, url, body, headers=JSON) for url in urls]
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -86,7 +86,7 @@ async def test_200_unauthenticated_megabyte_posts_cost_no_memory(
 
 async def test_oversized_bodies_get_413(http: aiohttp.ClientSession) -> None:
     async with WebhookReceiver() as hooks:
-        nonce, url = hooks.new_url()
+        _nonce, url = hooks.new_url()
         assert await post(http, url, status_json(MIB + 1), headers=JSON) == 413
 
         async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: capped while read
@@ -115,7 +115,8 @@ async def test_early_bodies_are_capped_in_total(http: aiohttp.ClientSession) -> 
                 if r.status == 503:
                     assert r.headers["Retry-After"] == "1"
         assert answers == [202] * 16 + [503] * 24
-        assert hooks.stored_bodies == 16 and hooks.stored_bytes == MIB
+        assert hooks.stored_bodies == 16
+        assert hooks.stored_bytes == MIB
         # A second body for one nonce replaces its first: no growth.
         assert await post(http, urls[0][1], body, headers=JSON) == 202
         assert hooks.stored_bytes == MIB
@@ -178,7 +179,8 @@ async def test_a_nonce_is_forgotten_once_its_job_is_terminal(
 ) -> None:
     async with make_client(poll=NO_POLLS) as client, client.webhook_receiver() as hooks:
         job = await client.update_sov(SOVID, ROWS, callback_url=hooks)
-        assert hooks.issued_count == 0 and hooks.bound_count == 1
+        assert hooks.issued_count == 0
+        assert hooks.bound_count == 1
         assert (await job.wait(timeout=10)).state == "COMPLETE"  # by the callback
         assert hooks.delivered == 1
         assert hooks.bound_count == 0
@@ -193,7 +195,8 @@ async def test_a_nonce_is_forgotten_once_its_job_is_terminal(
             await polled.wait(timeout=10)
             nonce, url = hooks.new_url()
             hooks.bind(nonce, polled)
-            assert hooks.bound_count == 0 and hooks.issued_count == 0
+            assert hooks.bound_count == 0
+            assert hooks.issued_count == 0
             assert await post(http, url, b"{}", headers=JSON) == 404
 
 
@@ -214,9 +217,12 @@ async def test_an_early_callback_is_applied_at_binding(
         fresh = client.resume(job.token)
         assert not fresh.done
         hooks.bind(nonce, fresh)
-        assert fresh.done and fresh.state == "COMPLETE"
+        assert fresh.done
+        assert fresh.state == "COMPLETE"
         assert hooks.delivered == 1
-        assert hooks.stored_bodies == 0 and hooks.stored_bytes == 0 and hooks.bound_count == 0
+        assert hooks.stored_bodies == 0
+        assert hooks.stored_bytes == 0
+        assert hooks.bound_count == 0
 
 
 def test_caps_must_be_positive_ints() -> None:
