@@ -218,7 +218,9 @@ def sovfixer_client(request: pytest.FixtureRequest, sovfixer_emulator: RunningEm
     asyncio backend) or by pytest-asyncio (strict or auto mode).
     """
     node = request.node
-    if not inspect.iscoroutinefunction(getattr(node, "function", None)):
+    function = getattr(node, "function", None)
+    function = getattr(getattr(function, "hypothesis", None), "inner_test", function)
+    if not inspect.iscoroutinefunction(function):
         pytest.fail(_NEEDS_ASYNC_TEST)
     if node.get_closest_marker("anyio") is not None or "anyio_backend" in request.fixturenames:
         backend = request.getfixturevalue("anyio_backend")

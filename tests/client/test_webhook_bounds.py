@@ -229,3 +229,21 @@ def test_caps_must_be_positive_ints() -> None:
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="max_body_bytes"):
             WebhookReceiver(max_body_bytes=bad)  # type: ignore[arg-type]
+
+
+async def test_nonces_of_jobs_seen_terminal_by_polling_are_swept(
+    make_client: Any, emulator: Any, http: aiohttp.ClientSession
+) -> None:
+    async with make_client() as client, client.webhook_receiver() as hooks:
+        job = await client.update_sov(SOVID, ROWS)
+        final = await job.wait(timeout=10)
+        handles = [client.resume(job.token) for _ in range(1023)]
+        for handle in handles:
+            hooks.bind(hooks.new_url()[0], handle)
+        assert hooks.bound_count == 1023
+        for handle in handles:
+            handle.deliver(final)  # as a poll would see it
+        last_nonce, last_url = hooks.new_url()
+        hooks.bind(last_nonce, client.resume(job.token))  # the 1024th binding sweeps
+        assert hooks.bound_count == 1
+        assert await post(http, last_url, b"{}", headers=JSON) == 400  # still bound

@@ -107,8 +107,8 @@ def run_user_project(pytester: pytest.Pytester, source: str, *args: str) -> pyte
     )
 
 
-def assert_user_run(result: pytest.RunResult) -> None:
-    result.assert_outcomes(passed=5, errors=1)
+def assert_user_run(result: pytest.RunResult, errors: int = 1) -> None:
+    result.assert_outcomes(passed=5, errors=errors)
     # The only failure is the sync test asking for the async client, with a message.
     result.stdout.fnmatch_lines(["*sovfixer_client needs an async test*"])
     result.stdout.no_fnmatch_line("*Timeout*")
@@ -132,44 +132,40 @@ def test_pytest_asyncio_auto_mode(pytester: pytest.Pytester) -> None:
     assert_user_run(result)
 
 
-def test_anyio_plugin(pytester: pytest.Pytester) -> None:
-    header = (
-        "pytestmark = pytest.mark.anyio\n\n\n"
-        "@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
-    )
-    source = user_tests(header=header, fixture=PLAIN_FIXTURE, mark="")
-    result = run_user_project(pytester, source)
-    assert_user_run(result)
-
-
-def test_anyio_plugin_with_pytest_asyncio_disabled(pytester: pytest.Pytester) -> None:
-    header = (
-        "pytestmark = pytest.mark.anyio\n\n\n"
-        "@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n"
-    )
-    source = user_tests(header=header, fixture=PLAIN_FIXTURE, mark="")
-    assert_user_run(run_user_project(pytester, source, "-p", "no:asyncio"))
-
-
-def test_client_refuses_the_trio_backend(pytester: pytest.Pytester) -> None:
-    source = """
-import pytest
-
-pytestmark = pytest.mark.anyio
+#: anyio's plugin: the module's tests on asyncio, and one class on trio, which aiohttp lacks.
+ANYIO_HEADER = """pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def anyio_backend():
-    return "trio"
+    return "asyncio"
 
 
-async def test_trio(sovfixer_client):
-    pass
+class TestOnTrio:
+    @pytest.fixture
+    def anyio_backend(self):
+        return "trio"
+
+    async def test_trio_is_refused(self, sovfixer_client):
+        pass
 """
-    pytester.makepyfile(test_trio=source)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=60)
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*needs asyncio, not 'trio'*"])
+
+
+def assert_anyio_run(result: pytest.RunResult) -> None:
+    assert_user_run(result, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*sovfixer_client runs on aiohttp, which needs asyncio, not 'trio'*"]
+    )
+
+
+def test_anyio_plugin(pytester: pytest.Pytester) -> None:
+    source = user_tests(header=ANYIO_HEADER, fixture=PLAIN_FIXTURE, mark="")
+    assert_anyio_run(run_user_project(pytester, source))
+
+
+def test_anyio_plugin_without_pytest_asyncio(pytester: pytest.Pytester) -> None:
+    source = user_tests(header=ANYIO_HEADER, fixture=PLAIN_FIXTURE, mark="")
+    assert_anyio_run(run_user_project(pytester, source, "-p", "no:asyncio"))
 
 
 def test_pytest_asyncio_module_loop_scope(pytester: pytest.Pytester) -> None:
