@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from sovfixer_async import Client
     from sovfixer_async.emulator import RunningEmulator
 
-__all__ = ["FAST_SETTINGS", "EmulatorFactory", "start_emulator_thread"]
+__all__ = ["CLIENT_TOKEN", "FAST_SETTINGS", "EmulatorFactory", "client_on", "start_emulator_thread"]
 
 #: Settings of the ``sovfixer_emulator`` fixture: jobs finish in a fifth of a second.
 FAST_SETTINGS: dict[str, Any] = {"job_seconds": 0.2, "callback_retry_seconds": 0.1}
@@ -196,6 +196,7 @@ else:
         _name = f"_sovfixer_client_asyncio_{_scope}"
         # pytest-asyncio marks the function it is given: each scope gets a function of its own.
         globals()[_name] = pytest_asyncio.fixture(_held_client(), loop_scope=_scope, name=_name)
+    del _scope, _name
 
 
 _NEEDS_ASYNC_TEST = (

@@ -38,5 +38,5 @@ def test_mypy_strict_accepts_the_examples_and_only_them(tmp_path: Path) -> None:
     )
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1, result.stdout + result.stderr
-    assert errors[0].startswith(str(wrong)), errors
+    assert "wrong_example.py:9:" in errors[0], errors  # (a cached run may name an old tmp dir)
     assert "[assert-type]" in errors[0]
