@@ -20,8 +20,8 @@ from sovfixer_async import (
     AmbiguousSubmissionError,
     APIError,
     AuthenticationError,
-    BulkEnhanceJob,
-    BulkRun,
+    BulkEnhanceBatch,
+    BulkEnhanceRun,
     BulkRunStatus,
     Client,
     ClientConfig,
@@ -152,11 +152,13 @@ async def bulk(client: Client, dest: Path) -> int:
     run = await client.bulk_enhance(
         Path("locations.csv"), sources=["PG", "GG"], batch_size=500, concurrency=4
     )
-    assert_type(run, BulkRun)
+    assert_type(run, BulkEnhanceRun)
     assert_type(run.token, str)
-    assert_type(run.batches, list[BulkEnhanceJob])
+    assert_type(run.batches, list[BulkEnhanceBatch])
     status = await run.wait(timeout=3600)
     assert_type(status, BulkRunStatus)
+    assert_type(run.done, bool)  # the server work is over
+    assert_type(run.merged, bool)  # the results are merged on disk
     assert_type(status.num_completed, int)
     assert_type(status.batches, tuple[BulkEnhanceStatus | None, ...])
     count = 0
@@ -198,8 +200,8 @@ async def fleet(client: Client) -> list[str]:
 
 async def resume(client: Client, token: str) -> None:
     handle = client.resume(token)
-    assert_type(handle, JobHandle[Any] | BulkRun)
-    if isinstance(handle, BulkRun):
+    assert_type(handle, JobHandle[Any] | BulkEnhanceRun)
+    if isinstance(handle, BulkEnhanceRun):
         assert_type(await handle.wait(), BulkRunStatus)
     elif isinstance(handle, UpdateJob):
         assert_type(await handle.wait(), UpdateStatus)
