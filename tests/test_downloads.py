@@ -25,7 +25,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async import _downloads
+from sovfixer_async._downloads import _part
 from sovfixer_async._config import ClientConfig, RetryPolicy
 from sovfixer_async._downloads import (
     DownloadResult,
@@ -633,7 +633,7 @@ async def test_disk_error_is_a_download_error(
     def full(self: Any, pieces: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_downloads._PartFile, "_write", full)
+    monkeypatch.setattr(_part.PartFile, "_write", full)
     with pytest.raises(DownloadError, match="No space left"):
         await download(transport, server.url + PATH, tmp_path, filename="out.json")
     assert list(tmp_path.iterdir()) == []

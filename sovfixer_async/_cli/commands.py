@@ -31,7 +31,7 @@ from sovfixer_async import (
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import UsageError
 from sovfixer_async._cli.progress import human_bytes
-from sovfixer_async._downloads import safe_filename
+from sovfixer_async._downloads import copy_atomic, safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ async def enhance(ctx: Context, args: argparse.Namespace) -> int:
         except JobFailed:
             return 1
         assert run.merged_path is not None
-        await anyio.to_thread.run_sync(copy_file, run.merged_path, target)
+        await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
         rep.result(
             "result",
             f"done enhance {run.id}: {status.num_requested:,} locations, "
