@@ -35,6 +35,7 @@ from sovfixer_async._downloads._files import (
 from sovfixer_async._downloads._names import (
     parse_content_disposition,
     safe_filename,
+    served_name,
     unique_names,
 )
 from sovfixer_async._downloads._resume import DownloadResult
@@ -54,6 +55,7 @@ __all__ = [
     "parse_content_disposition",
     "resolve_url",
     "safe_filename",
+    "served_name",
     "unique_names",
     "write_atomic",
     "write_bytes_atomic",

@@ -15,6 +15,7 @@ from typing import Final
 
 from aiohttp.multipart import content_disposition_filename
 from aiohttp.multipart import parse_content_disposition as _aiohttp_parse
+from yarl import URL
 
 _MAX_NAME_BYTES: Final = 200
 _MAX_EXT_BYTES: Final = 32
@@ -84,9 +85,7 @@ def _cap(name: str, suffix_extra: str = "") -> str:
     return (cut or "_") + suffix
 
 
-def unique_names(
-    names: Sequence[str | None], fallbacks: Sequence[str] | None = None
-) -> list[str]:
+def unique_names(names: Sequence[str | None], fallbacks: Sequence[str] | None = None) -> list[str]:
     """Safe, distinct names for files saved side by side, deterministic by order.
 
     Each name goes through :func:`safe_filename` (with its fallback); the first holder of
@@ -112,6 +111,17 @@ def unique_names(
 
 def _fold(name: str) -> str:
     return unicodedata.normalize("NFC", name.casefold())
+
+
+def served_name(disposition: str | None, url: str) -> str:
+    """The safe name of a file the server names: its ``Content-Disposition`` name, else
+    the last segment of its URL, else ``download``."""
+    try:
+        last = URL(url).name
+    except ValueError:  # not a URL yarl can read: no name from it
+        last = ""
+    fallback = safe_filename(last, fallback="download")
+    return safe_filename(parse_content_disposition(disposition), fallback=fallback)
 
 
 def parse_content_disposition(value: str | None) -> str | None:

@@ -18,11 +18,10 @@ import aiohttp
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import frozen
-from yarl import URL
 
 from sovfixer_async._downloads._files import LocalDownloadError, describe_os_error
 from sovfixer_async._downloads._http import is_etag
-from sovfixer_async._downloads._names import parse_content_disposition, safe_filename
+from sovfixer_async._downloads._names import served_name
 from sovfixer_async._downloads._part import PartFile, PartState
 from sovfixer_async._downloads._target import Plan, check_target
 from sovfixer_async._errors import (
@@ -96,7 +95,6 @@ class Transfer:
         self.chunk_size = chunk_size
         self.batch_bytes = max(BATCH_BYTES, chunk_size)
         self.path: Path | None = plan.path
-        self.fallback = safe_filename(URL(url).name, fallback="download")
         self.part: PartFile | None = None
         self.offset = 0  # bytes of the current representation handed to the writer
         self.best = 0  # furthest offset ever reached in this representation
@@ -179,8 +177,8 @@ class Transfer:
         plan = self.plan
         if self.path is None:
             assert resp is not None
-            proposed = parse_content_disposition(resp.headers.get("Content-Disposition"))
-            self.path = plan.directory / safe_filename(proposed, fallback=self.fallback)
+            name = served_name(resp.headers.get("Content-Disposition"), self.url)
+            self.path = plan.directory / name
         path = self.path
 
         def create() -> PartFile:

@@ -14,6 +14,7 @@ from sovfixer_async._downloads import (
     output_names,
     parse_content_disposition,
     safe_filename,
+    served_name,
     unique_names,
 )
 
@@ -145,3 +146,19 @@ def test_output_names_fall_back_to_the_url() -> None:
         Out("https://h/", None),
     ]
     assert output_names(outputs) == ["a.json", "a (2).json", "output-3"]
+
+
+@given(
+    st.one_of(
+        st.none(), st.text(), st.builds(lambda v: f"attachment; filename*=UTF-8''{v}", st.text())
+    ),
+    st.text(),
+)
+def test_served_names_stay_inside_the_folder(disposition: str | None, tail: str) -> None:
+    """Whatever the server says (disposition, URL path), the file lands in the folder."""
+    url = "https://files.example/api/v1/sov/s-1/output/" + urllib.parse.quote(tail, safe="/%")
+    name = served_name(disposition, url)
+    assert safe_filename(name, fallback="other") == name
+    root = Path("/srv/dest")
+    assert os.path.dirname(os.path.normpath(root / name)) == str(root)
+    assert os.path.realpath(root / name).startswith(str(root) + os.sep)
