@@ -26,6 +26,7 @@ from typing import Final
 from attrs import frozen
 
 from sovfixer_async._downloads._files import commit, write_bytes_atomic
+from sovfixer_async._errors import LocalFileError
 
 if sys.platform != "win32":
     import fcntl
@@ -140,14 +141,17 @@ class PartFile:
     @classmethod
     def _adopt(cls, path: Path, url: str) -> PartFile | None:
         """A stale part file at ``path``, resumed when its state matches ``url``; None
-        when it is live (locked), not a regular file, or locks are unavailable."""
+        when it is live (locked), not a regular file, not this user's, or locks are
+        unavailable."""
         if not _LOCKS:
             return None
         try:
             fd = os.open(path, _FLAGS)
         except OSError:  # a symlink (O_NOFOLLOW), a folder, gone meanwhile
             return None
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or not _lock(fd):
+        info = os.fstat(fd)
+        mine = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+        if not stat.S_ISREG(info.st_mode) or not mine or not _lock(fd):
             os.close(fd)
             return None
         part = cls(path, fd, locked=True)
@@ -201,7 +205,10 @@ class PartFile:
         elif state is None or not self.locked:
             _remove(state_path(self.path))
         else:
-            write_bytes_atomic(state_path(self.path), state.dump())
+            try:
+                write_bytes_atomic(state_path(self.path), state.dump())
+            except LocalFileError:  # best effort: without it, a later download starts over
+                _remove(state_path(self.path))
 
     def write(self, batch: Sequence[bytes]) -> None:
         if self.decoder is not None:

@@ -28,6 +28,8 @@ from sovfixer_async._errors import (
     DestinationExistsError,
     DownloadError,
     DownloadIntegrityError,
+    LocalFileError,
+    SOVFixerError,
 )
 from sovfixer_async._events import DownloadFinished, DownloadProgress, EventBus
 from sovfixer_async._transport import Transport
@@ -166,6 +168,15 @@ class Transfer:
         part_path = None if self.part is None else self.part.path
         if isinstance(self.writer_error, OSError | ValueError):
             return self.local_fail(part_path, self.writer_error)
+        if isinstance(self.writer_error, LocalFileError):
+            return LocalDownloadError(
+                self.writer_error.path,
+                self.writer_error.message,
+                url=self.url,
+                bytes_received=self.offset,
+                attempts=self.attempts,
+                job_id=self.job_id,
+            )
         return self.fail(f"cannot write {part_path}: {self.writer_error}")
 
     # -- the part file ----------------------------------------------------------------------
@@ -182,7 +193,12 @@ class Transfer:
         path = self.path
 
         def create() -> PartFile:
-            check_target(plan, path, self.overwrite, self.url, self.job_id)
+            try:
+                check_target(plan, path, self.overwrite, self.url, self.job_id)
+            except (OSError, ValueError) as exc:
+                if isinstance(exc, SOVFixerError):  # DestinationExistsError is an OSError
+                    raise
+                raise self.local_fail(path, exc) from exc
             try:
                 return PartFile.open(path, self.url)
             except (OSError, ValueError) as exc:
