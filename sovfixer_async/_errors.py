@@ -221,3 +221,14 @@ def allowed_formats_from(body: Mapping[str, Any] | None) -> list[str]:
     if isinstance(listed, list):
         return [str(f) for f in listed]
     return []
+
+
+class LocalFileError(SOVFixerError):
+    """A local file system operation failed (a destination that is a file, an unwritable
+    folder, a NUL in a path, a full disk, a name too long); ``path`` names the path."""
+
+    def __init__(self, path: str, message: str, *, job_id: str | None = None):
+        self.path = path
+        self.message = message
+        self.job_id = job_id
+        super().__init__(f"{path}: {message}")

@@ -12,9 +12,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from sovfixer_async import (
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import UsageError
 from sovfixer_async._cli.progress import human_bytes
-from sovfixer_async._downloads import safe_filename
+from sovfixer_async._downloads import copy_atomic, safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 
@@ -271,7 +269,7 @@ async def enhance(ctx: Context, args: argparse.Namespace) -> int:
         except JobFailed:
             return 1
         assert run.merged_path is not None
-        await anyio.to_thread.run_sync(copy_file, run.merged_path, target)
+        await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
         rep.result(
             "result",
             f"done enhance {run.id}: {status.num_requested:,} locations, "
@@ -288,14 +286,6 @@ async def enhance(ctx: Context, args: argparse.Namespace) -> int:
             path=str(target),
         )
         return 1 if status.num_failed_batches else 0
-
-
-def copy_file(source: Path, target: Path) -> None:
-    """Copy ``source`` over ``target`` atomically (a partial file never shows)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:
