@@ -31,16 +31,16 @@ from attrs import define, field
 
 from sovfixer_async._config import PollPolicy
 from sovfixer_async._errors import (
-    RateLimitedError,
-    ServerError,
+    APIConnectionError,
+    InternalServerError,
+    RateLimitError,
     SOVFixerError,
-    TransportError,
 )
 
 logger = logging.getLogger("sovfixer_async")
 
 #: Failures of a single poll that only mean "try again later".
-TRANSIENT = (TransportError, RateLimitedError, ServerError)
+TRANSIENT = (APIConnectionError, RateLimitError, InternalServerError)
 
 #: When the estimated end is further than the plain interval, the next poll goes this share
 #: of the way (an estimate from coarse progress, e.g. 10 locations, can be late by a step)...
