@@ -186,9 +186,10 @@ class _Inflater:
 
     def __init__(self, encoding: str):
         # 16 + MAX_WBITS: gzip; 32 + MAX_WBITS: zlib or gzip by header.
-        wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else 32 + zlib.MAX_WBITS
+        gz = encoding in ("gzip", "x-gzip")
+        self._wbits = 16 + zlib.MAX_WBITS if gz else 32 + zlib.MAX_WBITS
         self._encoding = encoding
-        self._d = zlib.decompressobj(wbits)
+        self._d = zlib.decompressobj(self._wbits)
         self._started = False
 
     def feed(self, data: bytes, out: bytearray, limit: int) -> bool:
@@ -196,8 +197,12 @@ class _Inflater:
         if not self._started and data:
             self._started = True
             if self._encoding == "deflate" and data[0] & 0x0F != 8:
-                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-        while data and not self._d.eof:
+                self._wbits = -zlib.MAX_WBITS
+                self._d = zlib.decompressobj(self._wbits)
+        while data:
+            if self._d.eof:  # a gzip body may hold several members, one after another
+                data = self._d.unused_data + data
+                self._d = zlib.decompressobj(self._wbits)
             try:
                 piece = self._d.decompress(data, CHUNK)
             except zlib.error as exc:
@@ -206,6 +211,9 @@ class _Inflater:
             if len(out) > limit:
                 return False
             data = self._d.unconsumed_tail
+            if self._d.eof and self._d.unused_data:
+                data = self._d.unused_data + data
+                self._d = zlib.decompressobj(self._wbits)
         return True
 
     def finish(self) -> None:
@@ -232,9 +240,9 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bo
         if inflater is None:
             out += chunk
             if len(out) > limit:
-                return bytes(out[:limit]), True
+                return bytes(memoryview(out)[:limit]), True
         elif not inflater.feed(chunk, out, limit):
-            return bytes(out[:limit]), True
+            return bytes(memoryview(out)[:limit]), True
     if inflater is not None:
         inflater.finish()
     return bytes(out), False
