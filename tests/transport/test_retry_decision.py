@@ -61,7 +61,9 @@ def test_every_decision_keeps_the_rules(
         floor = min(outcome.retry_after or 0.0, policy.max_retry_after)
         assert floor <= decision.delay <= max(policy.backoff_max, floor)
     if decision.verdict is Verdict.AMBIGUOUS:
-        assert safety is Safety.SUBMIT and maybe and not policy.resubmit_ambiguous
+        assert safety is Safety.SUBMIT
+        assert maybe
+        assert not policy.resubmit_ambiguous
     if decision.verdict is Verdict.SUCCESS:
         assert status is not None
         assert 200 <= status < 300 or (status == 409 and safety is Safety.START and attempt > 1)
