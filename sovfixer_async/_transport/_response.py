@@ -233,8 +233,10 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bo
         inflater = _Inflater(encoding)
     elif encoding not in ("identity", ""):
         raise BadBody(f"unsupported Content-Encoding {encoding[:40]!r}")
-    elif resp.content_length is not None and resp.content_length > limit:
-        return b"", True
+    elif resp.content_length is not None:
+        if resp.content_length > limit:
+            return b"", True
+        return await resp.read(), False  # aiohttp reads exactly Content-Length bytes
     out = bytearray()
     async for chunk in resp.content.iter_chunked(CHUNK):
         if inflater is None:

@@ -10,10 +10,12 @@ import gzip
 import json
 import tracemalloc
 import zlib
+from contextlib import suppress
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,6 +118,27 @@ async def test_a_plain_body_over_the_cap_is_refused(hostile: Hostile) -> None:
     async with hostile.transport(max_response_bytes=MiB) as t:
         with pytest.raises(ResponseTooLargeError):
             await t.request("GET", "extraction", PATH)
+
+
+async def test_a_chunked_body_over_the_cap_is_refused_as_it_streams(hostile: Hostile) -> None:
+    sent = 0
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        with suppress(ConnectionError):
+            for _ in range(64):  # 64 MiB offered, no Content-Length
+                await response.write(bytes(MiB))
+                sent += 1
+        return response
+
+    hostile.handler = endless
+    async with hostile.transport(max_response_bytes=MiB) as t:
+        with pytest.raises(ResponseTooLargeError):
+            await t.request("GET", "extraction", PATH)
+    assert sent < 64
 
 
 async def test_gzip_answers_within_the_cap_are_read_whole(
