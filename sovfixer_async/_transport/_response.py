@@ -13,8 +13,9 @@ from __future__ import annotations
 import json as jsonlib
 import re
 import zlib
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from attrs import field, frozen
@@ -22,7 +23,10 @@ from multidict import CIMultiDictProxy
 
 from sovfixer_async._errors import AmbiguousSubmissionError, APIError, SOVFixerError
 from sovfixer_async._transport._retry import Safety
+from sovfixer_async.models import structure
 from sovfixer_async.models._common import ResponseShapeError
+
+T = TypeVar("T")
 
 #: Deepest nesting of arrays and objects accepted in an answer.
 MAX_DEPTH = 512
@@ -40,16 +44,23 @@ class APIResponseValidationError(APIError, ResponseShapeError):
     """
 
     def __init__(
-        self, what: str, reason: str, *, status: int | None = None, job_id: str | None = None
+        self,
+        what: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        job_id: str | None = None,
+        expected: str = "JSON object",
+        errors: Sequence[str] = (),
     ):
         # Not cooperative on purpose: the two bases take different arguments.
         self.what = what
         self.reason = reason
         self.status = status
         self.job_id = job_id
-        self.model = "JSON object"
-        self.errors = [reason]
-        self.message = f"the answer is not the expected JSON object: {reason}"
+        self.model = expected
+        self.errors = list(errors) or [reason]
+        self.message = f"the answer is not the expected {expected}: {reason}"
         code = f"HTTP {status} " if status is not None else ""
         where = f"{what} (job {job_id})" if job_id else what
         SOVFixerError.__init__(self, f"{where} failed: {code}{self.message}")
@@ -98,6 +109,28 @@ class Response:
                 return data
             reason = f"expected an object, got {_kind(data)}"
         raise self.invalid(reason)
+
+    def parse(self, model: type[T]) -> T:
+        """The body as ``model`` (via ``models.structure``), or a typed error naming the request.
+
+        A JSON object of the wrong shape raises :class:`APIResponseValidationError` (a
+        ``ResponseShapeError`` whose ``model`` and ``errors`` say what was wrong); on a
+        job-creating request, an :class:`AmbiguousSubmissionError` caused by it.
+        """
+        data = self.json()
+        try:
+            return structure(data, model)
+        except ResponseShapeError as exc:
+            error = APIResponseValidationError(
+                self.what or self.url,
+                "; ".join(exc.errors[:5]),
+                status=self.status,
+                job_id=self.job_id,
+                expected=exc.model,
+                errors=exc.errors,
+            )
+            error.__cause__ = exc
+        raise ambiguous_if_submit(error, self.safety)
 
     def invalid(self, reason: str) -> SOVFixerError:
         """The error for a 2xx body that cannot be used (ambiguous on a submission)."""

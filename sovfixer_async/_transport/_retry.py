@@ -18,6 +18,7 @@ Rules (one retry layer for the whole SDK):
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -166,6 +167,9 @@ def backoff_delay(
     return backoff(attempt, policy, retry_after, rng.uniform(0.0, 1.0))
 
 
+_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,6})?")
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
     if not value:
@@ -173,12 +177,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if len(value) > 64:
         return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN: no hint
+    if _SECONDS.fullmatch(value):  # digits only: no "inf", "nan", "1e999" or "-5"
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

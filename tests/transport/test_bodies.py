@@ -30,6 +30,7 @@ from sovfixer_async import (
 )
 from sovfixer_async._config import ClientConfig
 from sovfixer_async._transport import MAX_DEPTH, Safety, Transport, decode_json
+from sovfixer_async.models import CreatedResponse
 
 if TYPE_CHECKING:
     from tests.transport.conftest import Hostile
@@ -224,3 +225,30 @@ json_values = st.recursive(
 @given(json_values)
 def test_every_json_value_round_trips(value: Any) -> None:
     assert decode_json(json.dumps(value).encode()) == value
+
+
+async def test_parse_names_the_request_and_the_model(hostile: Hostile, wire: Transport) -> None:
+    hostile.answer(b'{"message": "created, but no id"}', 201)
+    response = await wire.request("GET", "extraction", PATH, job_id="s-1")
+    with pytest.raises(APIResponseValidationError) as info:
+        response.parse(CreatedResponse)
+    assert info.value.model == "CreatedResponse"
+    assert info.value.errors
+    assert f"GET {PATH} (job s-1)" in str(info.value)
+    assert "CreatedResponse" in str(info.value)
+    hostile.answer(b'{"id": "s-2", "message": "ok"}', 201)
+    response = await wire.request("GET", "extraction", PATH)
+    assert response.parse(CreatedResponse).id == "s-2"
+
+
+async def test_parse_of_a_submission_answer_without_an_id_is_ambiguous(
+    hostile: Hostile, wire: Transport
+) -> None:
+    hostile.answer(b'{"message": "created, but no id"}', 201)
+    response = await wire.request(
+        "POST", "extraction", "/api/v1/sov", json={}, safety=Safety.SUBMIT
+    )
+    with pytest.raises(AmbiguousSubmissionError) as info:
+        response.parse(CreatedResponse)
+    assert info.value.status == 201
+    assert isinstance(info.value.__cause__, APIResponseValidationError)
