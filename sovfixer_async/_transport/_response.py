@@ -174,8 +174,9 @@ _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 def nesting(text: str) -> int:
     """How deep arrays and objects nest in JSON ``text`` (a linear scan, no recursion)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return min(text.count("[") + text.count("{"), MAX_DEPTH)
+    opened = text.count("[") + text.count("{")
+    if opened <= MAX_DEPTH:
+        return opened  # an upper bound, and within the limit
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
     return max(accumulate(_STEP[c] for c in brackets), default=0)
 
@@ -184,18 +185,25 @@ def _no_constants(name: str) -> Any:
     raise BadBody(f"{name} is not JSON")
 
 
+# One decoder, made once (``json.loads`` with any option builds a new one per call).
+_DECODER = jsonlib.JSONDecoder(parse_constant=_no_constants)
+_BOM = b"\xef\xbb\xbf"
+
+
 def decode_json(body: bytes) -> Any:
     """JSON from bytes, or :class:`BadBody`: strict UTF-8, bounded nesting, finite."""
-    if not body.strip():
+    if body.startswith(_BOM):
+        body = body[len(_BOM) :]
+    if not body or body.isspace():
         raise BadBody("empty body")
     try:
-        text = body.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadBody(f"not UTF-8 (byte {exc.start})") from None
     if nesting(text) > MAX_DEPTH:
         raise BadBody(f"nested deeper than {MAX_DEPTH} levels")
     try:
-        return jsonlib.loads(text, parse_constant=_no_constants)
+        return _DECODER.decode(text)
     except BadBody:
         raise
     except (ValueError, RecursionError) as exc:

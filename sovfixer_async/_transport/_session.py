@@ -257,6 +257,8 @@ class Transport:
                 outcome = Outcome(failure=failure)
             else:
                 status = response.status
+                if 200 <= status < 300:  # what decide() says of a 2xx, without its cost
+                    return response
                 hint = response.headers.get("Retry-After") if status in REFUSED_STATUSES else None
                 outcome = Outcome.answered(status, parse_retry_after(hint))
             decision = decide(
@@ -357,16 +359,16 @@ class Transport:
         """The answer with its body: bounded for a 2xx, truncated for an error."""
         ok = 200 <= resp.status < 300
         limit = self.config.max_response_bytes
-        answer = Response(resp.status, resp.headers, b"", str(resp.url), what, job_id, safety)
         unreadable: str | None = None
         try:
             payload, cut = await read_body(resp, limit if ok else min(limit, ERROR_BODY_LIMIT))
         except BadBody as exc:
             # An error body we cannot read: its status says enough.
             payload, cut, unreadable = b"", False, str(exc)
+        answer = Response(resp.status, resp.headers, payload, str(resp.url), what, job_id, safety)
         if ok and unreadable is not None:
             raise answer.invalid(unreadable)
         if ok and cut:
             too_large = ResponseTooLargeError(what, limit, status=resp.status, job_id=job_id)
             raise ambiguous_if_submit(too_large, safety)
-        return Response(resp.status, resp.headers, payload, str(resp.url), what, job_id, safety)
+        return answer
