@@ -252,3 +252,16 @@ async def test_parse_of_a_submission_answer_without_an_id_is_ambiguous(
         response.parse(CreatedResponse)
     assert info.value.status == 201
     assert isinstance(info.value.__cause__, APIResponseValidationError)
+
+
+@pytest.mark.slow
+async def test_a_1_mib_gzip_bomb_costs_the_default_cap(hostile: Hostile) -> None:
+    """The issue's case: 1 MiB of gzip inflating to 1 GiB (it cost 3 GB of RSS in 0.1)."""
+    bomb = gzip_bomb(1024 * MiB)
+    assert len(bomb) < 1.1 * MiB
+    hostile.answer(bomb, headers={"Content-Encoding": "gzip"})
+    async with hostile.transport() as t:
+        peak, error = await peak_during(t, method="GET", api="extraction", path_or_url=PATH)
+    assert isinstance(error, ResponseTooLargeError)
+    print(f"1 MiB gzip bomb: peak {peak / MiB:.1f} MiB")
+    assert peak < 3 * t.config.max_response_bytes
