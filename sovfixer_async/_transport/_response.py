@@ -262,8 +262,12 @@ class _Inflater:
             raise BadBody(f"truncated {self._encoding} stream")
 
 
-async def read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+async def read_body(
+    resp: aiohttp.ClientResponse, limit: int, *, keep_cut: bool = True
+) -> tuple[bytes, bool]:
     """The body decompressed, at most ``limit`` bytes; True when more was left unread.
+
+    With ``keep_cut=False`` a body past the limit comes back empty (no copy is made).
 
     The response must have been requested with ``auto_decompress=False``. Raises
     :class:`BadBody` for an encoding the SDK did not ask for or a corrupt stream.
@@ -282,10 +286,11 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bo
     async for chunk in resp.content.iter_chunked(CHUNK):
         if inflater is None:
             out += chunk
-            if len(out) > limit:
-                return bytes(memoryview(out)[:limit]), True
-        elif not inflater.feed(chunk, out, limit):
-            return bytes(memoryview(out)[:limit]), True
+            within = len(out) <= limit
+        else:
+            within = inflater.feed(chunk, out, limit)
+        if not within:
+            return (bytes(memoryview(out)[:limit]) if keep_cut else b""), True
     if inflater is not None:
         inflater.finish()
     return bytes(out), False

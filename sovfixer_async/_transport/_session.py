@@ -361,7 +361,10 @@ class Transport:
         limit = self.config.max_response_bytes
         unreadable: str | None = None
         try:
-            payload, cut = await read_body(resp, limit if ok else min(limit, ERROR_BODY_LIMIT))
+            if ok:
+                payload, cut = await read_body(resp, limit, keep_cut=False)
+            else:
+                payload, cut = await read_body(resp, min(limit, ERROR_BODY_LIMIT))
         except BadBody as exc:
             # An error body we cannot read: its status says enough.
             payload, cut, unreadable = b"", False, str(exc)
