@@ -139,6 +139,9 @@ class ClientConfig:
     retry: RetryPolicy = field(factory=RetryPolicy)
     poll: PollPolicy = field(factory=PollPolicy)
     user_agent: str = f"sovfixer-async/{__version__}"
+    #: Largest API answer body accepted, counted after decompression (downloads stream to
+    #: disk and are not bounded by it); a larger one raises ``ResponseTooLargeError``.
+    max_response_bytes: int = field(default=8 * 1024 * 1024, validator=_positive)
     #: Bulk-enhance bodies larger than this are sent gzip-compressed (as the official SDK).
     gzip_threshold: int = 50_000
     #: Where bulk runs keep their batch files (a temporary folder when None).

@@ -165,7 +165,7 @@ def write_atomic(
             os.replace(tmp, target)
         else:
             commit(tmp, target, overwrite)
-    except FileExistsError:
+    except (FileExistsError, LocalFileError):  # already names its path
         _remove(tmp)
         raise
     except OSError as exc:

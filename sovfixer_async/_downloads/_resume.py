@@ -67,7 +67,7 @@ class Download(Transfer):
                 count,
                 outcome,
                 outcome.retry_after,
-                self.transport._budget,
+                self.transport.budget,
                 policy=policy,
                 limit=limit,
             )
@@ -100,7 +100,7 @@ class Download(Transfer):
                 headers["If-Range"] = self.validator
             for _ in range(MAX_REDIRECTS + 1):
                 transport.stats.requests += 1
-                transport._budget.record_request()
+                transport.budget.record_request()
                 try:
                     async with session.get(
                         url,

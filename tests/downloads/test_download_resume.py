@@ -16,8 +16,8 @@ from sovfixer_async._downloads import DownloadResult, download
 from sovfixer_async._errors import (
     DownloadError,
     DownloadIntegrityError,
+    InternalServerError,
     NotFoundError,
-    ServerError,
 )
 from sovfixer_async._events import DownloadFinished, DownloadProgress, Event, EventBus
 from sovfixer_async._transport import Transport
@@ -390,7 +390,7 @@ async def test_download_retries_draw_on_the_transports_retry_budget(
         assert t.stats.retries == 2
         # The budget is spent for the API too: its next 503 is not retried.
         server.statuses = [503]
-        with pytest.raises(ServerError, match="503"):
+        with pytest.raises(InternalServerError, match="503"):
             await t.request("GET", "extraction", "/api/v1/sov/s-1")
         assert len(server.seen) == 4
     assert leftovers(tmp_path) == []

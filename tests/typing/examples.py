@@ -18,8 +18,10 @@ import pytest
 
 from sovfixer_async import (
     AmbiguousSubmissionError,
+    APIConnectionError,
     APIError,
     AuthenticationError,
+    BadRequestError,
     BulkEnhanceBatch,
     BulkEnhanceRun,
     BulkRunStatus,
@@ -31,6 +33,7 @@ from sovfixer_async import (
     DownloadFinished,
     DownloadProgress,
     Event,
+    InternalServerError,
     InvalidInputError,
     JobCompleted,
     JobFailed,
@@ -44,14 +47,11 @@ from sovfixer_async import (
     OutputJob,
     ParseJob,
     PollPolicy,
-    RateLimitedError,
+    RateLimitError,
     RetryPolicy,
-    ServerError,
     SOVFixerError,
-    TransportError,
     TransportStats,
     UpdateJob,
-    ValidationError,
     WebhookReceiver,
     as_completed,
 )
@@ -225,13 +225,13 @@ async def errors(client: Client, token: str) -> str:
         assert_type(exc.waited, float)
         client.resume(exc.token)
         return "later"
-    except ValidationError as exc:
+    except BadRequestError as exc:
         assert_type(exc.allowed_formats, tuple[str, ...])
         return exc.message
-    except RateLimitedError as exc:
+    except RateLimitError as exc:
         assert_type(exc.retry_after, float | None)
         return "slow down"
-    except (AuthenticationError, NotFoundError, ConflictError, ServerError) as exc:
+    except (AuthenticationError, NotFoundError, ConflictError, InternalServerError) as exc:
         assert_type(exc.status, int)
         assert_type(exc.request_id, str | None)
         return exc.body
@@ -239,7 +239,7 @@ async def errors(client: Client, token: str) -> str:
         return f"{exc.status}: {exc.message}"
     except AmbiguousSubmissionError as exc:
         return str(exc)
-    except TransportError as exc:
+    except APIConnectionError as exc:
         return str(exc)
     except InvalidInputError as exc:
         return str(exc)
