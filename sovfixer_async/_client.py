@@ -47,12 +47,15 @@ from sovfixer_async.models import (
     SOVData,
     UpdateStartRequest,
     UsageResponse,
+    structure,
+    unstructure,
+)
+from sovfixer_async.models._checks import (
     require_nonempty_str,
     require_str_list,
-    structure,
     validate_callback_url,
-    validate_location,
 )
+from sovfixer_async.models._location_fields import validate_location
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -267,7 +270,7 @@ class Client:
         )
         batches = await update_csv_batches(locations, batch_rows)
 
-        initiate_body = initiate.to_json()
+        initiate_body = unstructure(initiate)
         response = await self._transport.request(
             "POST",
             "extraction",
@@ -296,7 +299,7 @@ class Client:
             "POST",
             "extraction",
             f"/api/v1/sov/update/{segment(sudid)}/start",
-            json=start.to_json(),
+            json=unstructure(start),
             safety=Safety.START,
             job_id=sudid,
             what="start of update",
@@ -402,7 +405,7 @@ class Client:
             "extraction",
             "/api/v1/sov",
             multipart=Multipart(
-                fields=request.to_form_fields(),
+                fields=unstructure(request),
                 files=[FilePart("file", name, content, _CONTENT_TYPES[suffix])],
             ),
             safety=Safety.SUBMIT,

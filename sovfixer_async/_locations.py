@@ -17,7 +17,8 @@ from typing import Any
 import anyio
 
 from sovfixer_async._errors import InvalidInputError
-from sovfixer_async.models import validate_location, validate_update_row
+from sovfixer_async.models._location_fields import validate_location
+from sovfixer_async.models._update_rows import validate_update_row
 
 #: What ``update_sov(locations=...)`` and ``bulk_enhance(locations)`` accept.
 LocationsInput = (

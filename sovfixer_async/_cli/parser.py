@@ -8,7 +8,6 @@ clobbers an earlier one with a default. :func:`globals_of` fills the defaults af
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -343,9 +342,3 @@ def find_command(argv: Sequence[str]) -> int | None:
             continue
         return index
     return None
-
-
-def stderr_line(text: str) -> None:
-    """Write one line on stderr."""
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    sys.stderr.flush()
