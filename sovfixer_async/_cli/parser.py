@@ -13,10 +13,9 @@ from typing import Any, NoReturn
 
 from attrs import frozen
 
-PROG = "sovfixer-async"
+from sovfixer_async._config import ENVIRONMENTS
 
-#: The environments the official CLIs offer (``-e``).
-ENVIRONMENTS = ("prod", "prodeu", "staging", "dev")
+PROG = "sovfixer-async"
 
 #: Global options that take a value (to find the subcommand in a raw argv).
 VALUE_OPTIONS = frozenset(
