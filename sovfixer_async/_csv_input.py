@@ -123,7 +123,9 @@ def csv_rows(
     except StopIteration:
         raise InvalidInputError("the CSV is empty (no header row)" + source, field=where) from None
     except csv.Error as exc:
-        raise lines.error(f"malformed CSV header: {exc}") from None
+        raise lines.error(f"malformed CSV header: {exc}", lines.number + 1) from None
+    if len(lines.record) > 1 or '"' in "".join(header):
+        _check_quotes(lines)
     _check_header(header, where, source, required)
     width = len(header)
     lines.next_record()
@@ -143,15 +145,13 @@ def csv_rows(
             yield dict(zip(header, values, strict=False))
     except csv.Error as exc:
         text = str(exc)
-        if text == "unexpected end of data":  # name the line where the open quote is
-            raise lines.error("malformed CSV: a quote is never closed", lines.number + 1) from None
-        raise lines.error(_csv_message(text)) from None
-
-
-def _csv_message(text: str) -> str:
-    if text.startswith("field larger than field limit"):
-        return f"a cell longer than {csv.field_size_limit():,} characters"
-    return f"malformed CSV: {text}"
+        start = lines.number + 1  # the line the row starts on
+        if text == "unexpected end of data":
+            raise lines.error("malformed CSV: a quote is never closed", start) from None
+        if text.startswith("field larger than field limit"):
+            limit = csv.field_size_limit()
+            raise lines.error(f"a cell longer than {limit:,} characters", start) from None
+        raise lines.error(f"malformed CSV: {text}") from None
 
 
 def _check_quotes(lines: _Lines) -> None:
@@ -202,7 +202,7 @@ def jsonl_rows(binary: IO[bytes], where: str, *, source: str = "") -> Iterator[d
         try:
             row = json.loads(line)
         except ValueError as exc:
-            raise lines.error(f"not JSON: {exc}") from None
+            raise lines.error(f"not JSON: {exc}", lines.number) from None
         if not isinstance(row, dict):
-            raise lines.error("each line must be a JSON object")
+            raise lines.error("each line must be a JSON object", lines.number)
         yield row
