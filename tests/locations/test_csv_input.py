@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async import InvalidInputError
-from sovfixer_async import _csv_input
+from sovfixer_async import InvalidInputError, _csv_input
 from sovfixer_async._csv_input import csv_rows, jsonl_rows
 
 LINE_FIELD = re.compile(r"^where line (\d+)")
