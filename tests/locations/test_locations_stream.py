@@ -99,7 +99,10 @@ def write_csv(path: Path, n: int) -> None:
             writer.writerow([f"loc-{i}", f"{i} main st, miami, fl", "25.5"])
 
 
-async def test_a_file_is_streamed_not_read_whole(tmp_path: Path) -> None:
+async def test_a_file_is_streamed_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_locations, "FILE_SLICE_ROWS", 256)  # memory is bounded by a slice
     path = tmp_path / "big.csv"
     write_csv(path, 60_000)  # about 2.5 MB
     count = 0
