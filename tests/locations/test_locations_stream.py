@@ -157,3 +157,25 @@ async def test_preparing_gives_the_loop_a_turn_every_slice(n: int, kind: str) ->
                 await all_locations(source)
         done = True
     assert turns - start >= n // SLICE_ROWS
+
+
+async def test_update_rows_from_a_file_keep_quoted_cells(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes(
+        b'item_key,bldg_name,note\nk-1,"Tower, East","5\'6"" door"\n\nk-2,"two\nlines",\n'
+    )
+    [batch] = await update_csv_batches(path, 10)
+    rows = list(csv.DictReader(io.StringIO(batch.decode(), newline="")))
+    assert rows == [
+        {"item_key": "k-1", "bldg_name": "Tower, East", "note": "5'6\" door"},
+        {"item_key": "k-2", "bldg_name": "two\nlines", "note": ""},
+    ]
+
+
+async def test_a_path_that_cannot_be_read_is_invalid_input(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="file not found"):
+        await all_locations(tmp_path / "missing.csv")
+    with pytest.raises(InvalidInputError, match="file not found"):
+        await all_locations(tmp_path)  # a folder
+    with pytest.raises(InvalidInputError, match="CSV text as bytes"):
+        await all_locations("id,address\nloc-1,x\n")

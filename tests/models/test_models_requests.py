@@ -540,3 +540,46 @@ def test_policy_terms_from_a_mapping() -> None:
         "terms.layer_terms[0].limit"
     )
     assert _field_of(policy_terms, "terms") == "policy_terms"
+
+
+# -- requests are written by the converter, not by themselves ----------------------------
+
+REQUEST_CLASSES = [
+    UpdateStartRequest,
+    OutputRequest,
+    InitiateUpdateRequest,
+    ParseRequest,
+    PolicyTerms,
+    LayerTerm,
+    ZoneTerm,
+]
+
+
+@pytest.mark.parametrize("cls", REQUEST_CLASSES)
+def test_request_models_hold_data_only(cls: type) -> None:
+    methods = [
+        name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")
+    ]
+    assert methods == []
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.text(min_size=1).filter(str.strip),
+            "attachment": st.integers(),
+            "limit": st.floats(allow_nan=False, allow_infinity=False),
+        },
+    ),
+    st.booleans(),
+)
+def test_update_start_bodies_leave_none_out(layer: dict[str, Any], with_formats: bool) -> None:
+    request = UpdateStartRequest(
+        policy_terms={"layer_terms": [layer]}, output_formats=["JSON"] if with_formats else None
+    )
+    body = unstructure(request)
+    assert body["extra_data"] == {}
+    assert body["policy_terms"] == {"layer_terms": [layer]}
+    assert ("output_formats" in body) is with_formats
+    assert None not in body.values()
