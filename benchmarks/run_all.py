@@ -14,7 +14,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("fleet", "latency", "waiting", "cpu", "bulk_memory", "downloads")
+ORDER = (
+    "fleet",
+    "latency",
+    "waiting",
+    "cpu",
+    "bulk_memory",
+    "downloads",
+    "models_speed",
+    "prepare_lag",
+)
 
 
 def main() -> int:
