@@ -87,11 +87,12 @@ class _Lines:
             decoder = codecs.getincrementaldecoder("utf-8")()
             start, newlines = 0, 0
             while chunk := binary.read(1 << 16):
+                pending = len(decoder.getstate()[0])  # bytes of a character cut by the chunk
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    offset = start + exc.start
-                    line = newlines + chunk.count(b"\n", 0, exc.start) + 1
+                    offset = start - pending + exc.start
+                    line = newlines + chunk.count(b"\n", 0, max(exc.start - pending, 0)) + 1
                     break
                 start += len(chunk)
                 newlines += chunk.count(b"\n")

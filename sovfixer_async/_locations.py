@@ -77,8 +77,9 @@ async def _row_slices(
     """Rows of any accepted input, in slices: CSV/JSONL path or bytes, (async) iterable."""
     if isinstance(locations, bytes | bytearray):
         data = bytes(locations)
-        start = _LEADING_SPACE.match(data)
-        jsonl = data[start.end() if start else 0 : (start.end() if start else 0) + 1] == b"{"
+        match = _LEADING_SPACE.match(data)
+        first = match.end() if match else 0
+        jsonl = data[first : first + 1] == b"{"  # JSONL, else CSV
         rows = _file_rows(io.BytesIO(data), jsonl, field, "")
         while chunk := _take(rows):
             yield chunk

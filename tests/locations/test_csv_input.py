@@ -230,3 +230,12 @@ def test_jsonl_rows() -> None:
     assert info.value.field == "w line 3"
     with pytest.raises(InvalidInputError, match="NUL"):
         list(jsonl_rows(io.BytesIO(b'{"id": "a\x00"}\n'), "w"))
+
+
+def test_not_utf8_far_into_a_file_names_its_line() -> None:
+    # past the locator's 64 KiB chunks, with characters cut by a chunk boundary
+    data = b"id,address\n" + "1,café\n".encode() * 20_000 + b"2,bad\xff\n"
+    bad = data.index(b"\xff")
+    with pytest.raises(InvalidInputError, match=f"byte {bad}") as info:
+        read(data)
+    assert info.value.field == "where line 20002"
