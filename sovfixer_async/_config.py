@@ -11,8 +11,19 @@ from attrs import field, frozen
 from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._version import __version__
 
-#: Environments as the official SDK names them (its CLI offers the first four).
-ENVIRONMENTS = ("prod", "prodeu", "staging", "dev", "prod2", "staging2", "dev2", "local")
+#: Environments as the official SDK names them (its CLI offers the first four), each with
+#: the suffix of its token variables (``SOVFIXER_AUTH_TOKEN_<SUFFIX>``).
+TOKEN_SUFFIXES = {
+    "prod": "PRD",
+    "prodeu": "PRDEU",
+    "staging": "STG",
+    "dev": "DEV",
+    "prod2": "PRD",
+    "staging2": "STG",
+    "dev2": "DEV",
+    "local": "LOCAL",
+}
+ENVIRONMENTS = tuple(TOKEN_SUFFIXES)
 
 _URLS: dict[str, tuple[str, str]] = {
     "prod": ("https://api.sovfixer.com", "https://data-api.sovfixer.com"),

@@ -8,9 +8,7 @@ fails is reported by the progress events and gives exit status 1.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import json
 import re
 from pathlib import Path
@@ -29,6 +27,7 @@ from sovfixer_async import (
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import UsageError
 from sovfixer_async._cli.progress import human_bytes
+from sovfixer_async._csv_input import csv_rows
 from sovfixer_async._downloads import copy_atomic, safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
@@ -45,40 +44,12 @@ def read_update_csvs(paths: list[str]) -> tuple[list[dict[str, str]], list[tuple
         path = Path(name)
         if not path.is_file():
             raise InvalidInputError(f"file not found: {name}", field="CSV")
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(
-                f"not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV", field=name
-            ) from None
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        try:
-            header = [h.strip() for h in next(reader, [])]
-            if not any(header):
-                raise InvalidInputError("no header row", field=name)
-            if "" in header or len(set(header)) != len(header):
-                raise InvalidInputError(
-                    f"the header has blank or repeated column names: {', '.join(header)}",
-                    field=name,
-                )
-            count = 0
-            for values in reader:
-                if not any(v.strip() for v in values):
-                    continue
-                if len(values) > len(header):
-                    raise InvalidInputError(
-                        f"{len(values)} fields but the header has {len(header)}",
-                        field=f"{name} line {reader.line_num}",
-                    )
-                rows.append(dict(zip(header, values, strict=False)))
-                origins.append((name, reader.line_num))
-                count += 1
-        except csv.Error as exc:
-            raise InvalidInputError(
-                f"malformed CSV: {exc}", field=f"{name} line {reader.line_num}"
-            ) from None
-        if not count:
+        lines: list[int] = []
+        with path.open("rb") as binary:
+            rows.extend(csv_rows(binary, name, origins=lines))
+        if not lines:
             raise InvalidInputError("no rows below the header", field=name)
+        origins.extend((name, line) for line in lines)
     return rows, origins
 
 

@@ -15,7 +15,8 @@ from sovfixer_async._transport import FilePart, Multipart, Safety
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows.callbacks import callback
 from sovfixer_async._workflows.catalog import Catalog
-from sovfixer_async.models import CreatedResponse, ParseRequest, require_str_list, structure
+from sovfixer_async.models import CreatedResponse, ParseRequest, structure, unstructure
+from sovfixer_async.models._checks import require_str_list
 
 PARSE_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".xlsb", ".pdf")
 _CONTENT_TYPES = {
@@ -81,7 +82,7 @@ async def parse_sov(
         "extraction",
         "/api/v1/sov",
         multipart=Multipart(
-            fields=request.to_form_fields(),
+            fields=unstructure(request),
             files=[FilePart("file", name, content, _CONTENT_TYPES[suffix])],
         ),
         safety=Safety.SUBMIT,

@@ -18,10 +18,10 @@ from sovfixer_async.models import (
     CreatedResponse,
     InitiateUpdateRequest,
     UpdateStartRequest,
-    require_nonempty_str,
-    require_str_list,
     structure,
+    unstructure,
 )
+from sovfixer_async.models._checks import require_nonempty_str, require_str_list
 
 
 async def update_sov(
@@ -62,7 +62,7 @@ async def update_sov(
     batches = await update_csv_batches(locations, batch_rows)
 
     transport = context.transport
-    initiate_body = initiate.to_json()
+    initiate_body = unstructure(initiate)
     response = await transport.request(
         "POST",
         "extraction",
@@ -91,7 +91,7 @@ async def update_sov(
         "POST",
         "extraction",
         f"/api/v1/sov/update/{segment(sudid)}/start",
-        json=start.to_json(),
+        json=unstructure(start),
         safety=Safety.START,
         job_id=sudid,
         what="start of update",
