@@ -1,24 +1,25 @@
 """Whether a download attempt that ended early is tried again, and after how long.
 
-The seam to the transport's retry core: :func:`should_retry` is the one decision the
-resume state machine asks for. It applies the client's :class:`RetryPolicy` (backoff,
-``Retry-After`` floor) and spends from the transport's :class:`RetryBudget`, so download
-retries count against the same budget as every other request. When the transport's
-retry decision becomes a pure function of its own, this body becomes a call to it.
+:func:`should_retry` asks the transport's pure retry core (``_transport._retry.decide``)
+and spends from the transport's :class:`RetryBudget`, so download retries follow the same
+rules and count against the same budget as every other request.
 
-What is download-specific stays with the caller: an attempt that brought new bytes is
-retried at once and counts as no failure; a 429/503 refusal counts against
-``RetryPolicy.attempts``; any other failure against ``max_stalled_attempts`` (in a row).
+What is download-specific stays here: an attempt that brought new bytes is retried at
+once and counts as no failure; a 429/503 refusal counts against ``RetryPolicy.attempts``;
+any other failure (a dropped or stalled body: a GET, safe to repeat) against
+``max_stalled_attempts`` (in a row).
 """
 
 from __future__ import annotations
 
 import random
 
+import attrs
 from attrs import define, frozen
 
 from sovfixer_async._config import RetryPolicy
-from sovfixer_async._transport import RetryBudget, backoff_delay
+from sovfixer_async._transport import RetryBudget
+from sovfixer_async._transport._retry import Outcome, Safety, Verdict, decide
 
 _rng = random.Random()
 
@@ -57,10 +58,20 @@ def should_retry(
     giving up. ``attempt`` 0 means the attempt made progress: retry at once, free."""
     if attempt <= 0:
         return Decision(0.0)
-    if attempt >= limit:
-        if failure.refused:
-            return Decision(None, f"refused {attempt} time(s)")
-        return Decision(None, f"gave up after {attempt} attempt(s) in a row brought no new bytes")
-    if not budget.try_spend():
+    outcome = Outcome.answered(503, retry_after) if failure.refused else Outcome.maybe_sent()
+    decision = decide(
+        attempt,
+        outcome,
+        Safety.IDEMPOTENT,
+        attrs.evolve(policy, attempts=limit),
+        budget_available=budget.available(),
+        jitter=rng.random(),
+    )
+    if decision.verdict is Verdict.RETRY:
+        budget.spend()
+        return Decision(decision.delay)
+    if decision.reason == "retry budget spent":
         return Decision(None, "the client's retry budget is spent, not retrying")
-    return Decision(backoff_delay(attempt, policy, retry_after, rng))
+    if failure.refused:
+        return Decision(None, f"refused {attempt} time(s)")
+    return Decision(None, f"gave up after {attempt} attempt(s) in a row brought no new bytes")
