@@ -8,9 +8,17 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from sovfixer_async.emulator import control, data, extraction, jobs
+from sovfixer_async.emulator import (
+    control,
+    data,
+    extraction,
+    extraction_feeds,
+    extraction_misc,
+    jobs,
+)
 from sovfixer_async.emulator.callbacks import CALLBACKS, CallbackScheduler, callbacks_context
 from sovfixer_async.emulator.faults import FAULTS, FaultInjector, faults_middleware
+from sovfixer_async.emulator.limits import TooLarge
 from sovfixer_async.emulator.protocol import BadRequest, NotFound, bad_request, error_response
 from sovfixer_async.emulator.settings import EmulatorSettings
 from sovfixer_async.emulator.state import STATE, EmulatorState
@@ -56,6 +64,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return bad_request(exc)
     except NotFound as exc:
         return error_response(404, exc.message)
+    except TooLarge as exc:
+        return error_response(413, exc.message)
     except RequestPayloadError as exc:  # e.g. a body that claims gzip but is not
         return error_response(400, f"The request body could not be read: {exc}")
     except web.HTTPException as exc:
@@ -87,7 +97,9 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app[FAULTS] = FaultInjector.from_settings(settings)
     app[CALLBACKS] = CallbackScheduler(state, stats, settings.callback_retry_seconds)
     app.cleanup_ctx.append(callbacks_context)
+    extraction_feeds.add_routes(app)  # /api/v1/sov/history before /api/v1/sov/{id}
     extraction.add_routes(app)
+    extraction_misc.add_routes(app)
     data.add_routes(app)
     control.add_routes(app)
     return app

@@ -76,7 +76,8 @@ def render_output(
     ``sov`` is ``{"id", "source_filename", "num_buildings", "extra_data", "buildings"}``.
     ``json`` (and any unknown extension): the JSON document of contract 7.3 (DEBUGJSON adds
     a ``debug`` section), padded with trailing whitespace. ``xlsx``/``xlsm``/``xls``/``xlsb``:
-    a workbook of the buildings, one row each, padded with a stored ``docProps/padding.bin``.
+    a workbook of the buildings, one row each, padded with a stored ``docProps/padding.bin``
+    (or, for gaps of up to 116 bytes, the zip comment).
     ``csv``/``tsv``/``txt``: a table of the buildings, padded with trailing newlines.
     Deterministic: the same input always gives the same bytes. Padding is built with one
     multiplication and copied once (about twice ``pad_to`` of memory at the peak); workbooks
@@ -99,7 +100,11 @@ def render_output(
         if len(data) < pad_to:
             # a stored entry costs its data plus 30 + 46 bytes of headers and twice its name
             overhead = STORED_OVERHEAD + 2 * len(PADDING_NAME)
-            data = zip_parts(parts, padding=max(1, pad_to - len(data) - overhead))
+            gap = pad_to - len(data)
+            if gap > overhead:
+                data = zip_parts(parts, padding=gap - overhead)
+            else:  # too small a gap for an entry: the archive comment fills it exactly
+                data = zip_parts(parts, comment=gap)
         return data
     if ext in ("csv", "tsv", "txt"):
         columns = _columns(buildings)

@@ -152,14 +152,16 @@ def _entry(name: str, method: int) -> zipfile.ZipInfo:
 STORED_OVERHEAD = 76
 
 
-def zip_parts(parts: list[tuple[str, bytes]], padding: int = 0) -> bytes:
+def zip_parts(parts: list[tuple[str, bytes]], padding: int = 0, comment: int = 0) -> bytes:
     """A deterministic zip of ``parts`` (deflated), plus a stored ``docProps/padding.bin`` of
-    ``padding`` spaces when asked. Workbooks of 4 GiB or more (no zip64) raise ValueError."""
+    ``padding`` spaces and an archive comment of ``comment`` spaces (at most 65,535) when
+    asked. Workbooks of 4 GiB or more (no zip64) raise ValueError."""
     size = sum(len(data) for _, data in parts) + max(0, padding)
     if size >= 0xFFFFFFFF:
         raise ValueError("outputs of 4 GiB or more are not supported")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", allowZip64=False) as book:
+        book.comment = b" " * min(max(0, comment), 0xFFFF)
         for name, data in parts:
             book.writestr(_entry(name, zipfile.ZIP_DEFLATED), data)
         if padding > 0:

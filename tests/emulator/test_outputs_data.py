@@ -575,8 +575,10 @@ def test_render_is_deterministic_valid_and_padded(
         assert book.testzip() is None
         if count:
             assert len(read_xlsx(data)[1]) == count
-        if pad_to > len(render_output(sov, fmt, ext)):
+        unpadded = len(render_output(sov, fmt, ext))
+        if pad_to > unpadded:
             assert len(data) == pad_to
+        if pad_to > unpadded + 116:  # smaller gaps are filled by the zip comment
             assert book.getinfo("docProps/padding.bin").compress_type == zipfile.ZIP_STORED
     elif ext == "csv":
         assert len(list(csv.reader(io.StringIO(data.decode())))) >= count + 1
