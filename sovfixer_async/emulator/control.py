@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 from attrs import asdict
 
+from sovfixer_async.emulator.bodies import read_json
 from sovfixer_async.emulator.faults import FAULTS
 from sovfixer_async.emulator.protocol import BadRequest, parse_int
 from sovfixer_async.emulator.state import STATE
@@ -38,11 +37,9 @@ async def get_faults(request: web.Request) -> web.Response:
 
 @routes.post("/_emulator/faults")
 async def set_faults(request: web.Request) -> web.Response:
-    raw = await request.read()
-    try:
-        changes = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from exc
+    changes = await read_json(request)
+    if changes is None:
+        changes = {}
     if not isinstance(changes, dict):
         raise BadRequest("The body must be a JSON object of fault knobs.")
     knobs = request.app[FAULTS].knobs

@@ -21,6 +21,7 @@ from sovfixer_async.emulator.limits import DEFAULT_LIMITS, UploadLimits
 
 _WS = re.compile(r"[ \t\n\r]*")
 _COUNT_STEP = 1 << 20
+_LONGEST_SCALAR = 8192
 
 
 class JSONTooLarge(Exception):
@@ -91,13 +92,13 @@ class _Decoder:
     def invalid(self, message: str, i: int) -> JSONInvalid:
         return JSONInvalid(str(JSONDecodeError(message, self.text[: i + 1], i)))
 
-    def _window(self, i: int, depth: int) -> tuple[object, int] | None:
+    def _window(self, i: int, depth: int, size: int) -> tuple[object, int] | None:
         """The value at ``i`` if the C scanner decodes it within one window, else None."""
         for attempt in (0, 1):
             if attempt == 1 or not self.win_start <= i < self.win_start + len(self.win):
-                if attempt == 1 and self.win_start == i:
+                if attempt == 1 and self.win_start == i and len(self.win) >= size:
                     return None
-                self.win_start, self.win = i, self.text[i : i + self.window]
+                self.win_start, self.win = i, self.text[i : i + size]
             at_end = self.win_start + len(self.win) >= self.n
             try:
                 value, end = _SCAN(self.win, i - self.win_start)
@@ -108,17 +109,29 @@ class _Decoder:
             except ValueError as exc:
                 self.error = JSONInvalid(str(exc))
             else:
-                if end < len(self.win) or at_end:
-                    stop = self.win_start + end
+                stop = self.win_start + end
+                if self._complete(value, stop, end < len(self.win) or at_end):
                     nested = self.text.count("[", i, stop) + self.text.count("{", i, stop)
-                    return (value, stop) if depth + nested <= self.limits.max_json_depth else None
+                    if depth + nested > self.limits.max_json_depth:
+                        return None
+                    if stop - i > self.limits.max_json_string_chars:
+                        return None  # it may hold a string over the limit: look inside
+                    return value, stop
                 continue  # ended at the window's edge: maybe cut short
             if at_end:
                 raise self.error
         return None
 
+    def _complete(self, value: object, stop: int, inside: bool) -> bool:
+        """Did the scanner see all of the value (a number cut by the window looks whole)?"""
+        if not inside:
+            return False
+        if isinstance(value, int | float) and not isinstance(value, bool) and stop < self.n:
+            return self.text[stop] not in "0123456789.eE+-"
+        return True
+
     def value(self, i: int, depth: int) -> tuple[object, int]:
-        found = self._window(i, depth)
+        found = self._window(i, depth, self.window)
         if found is not None:
             return found
         ch = self.text[i : i + 1]
@@ -128,6 +141,10 @@ class _Decoder:
             return (self.array if ch == "[" else self.object)(i, depth + 1)
         if ch == '"':
             return self.long_string(i)
+        # a number or literal longer than the window (int() takes at most 4300 digits)
+        found = self._window(i, depth, max(self.window, _LONGEST_SCALAR))
+        if found is not None:
+            return found
         raise self.error or self.invalid("Expecting value", i)
 
     def long_string(self, i: int) -> tuple[object, int]:
@@ -180,12 +197,6 @@ class _Decoder:
             i = self.ws(i + 1)
 
 
-#: Documents this small decode in one C call: at most ~80 ns per value and ~2 ms per MiB
-#: (measured worst cases: 8 MiB of ``[]`` take 0.44 s), so under about 30 ms of GIL.
-FAST_VALUES = 250_000
-FAST_CHARS = 4 * 1024 * 1024
-
-
 def _check_tree(value: dict[str, Any] | list[Any], limits: UploadLimits, strings: bool) -> None:
     """Depth (and, if ``strings``, string lengths) of a document decoded in one call."""
     most, deepest = limits.max_json_string_chars, limits.max_json_depth
@@ -209,7 +220,7 @@ def loads(text: str, limits: UploadLimits = DEFAULT_LIMITS) -> object:
     """``json.loads`` within ``limits``: JSONTooLarge or JSONInvalid when it cannot."""
     decoder = _Decoder(text, limits)
     values = decoder.count_values()
-    if values <= FAST_VALUES and len(text) <= FAST_CHARS:
+    if values <= limits.json_one_call_values and len(text) <= limits.json_one_call_chars:
         try:
             document = json.loads(text, parse_constant=_refuse_constant)
         except RecursionError:

@@ -174,6 +174,7 @@ class _Reader:
         self.item: list[str] | None = None  # the parts of a string item (si / is)
         self.item_depth = 0
         self.in_cell_elements = 0
+        self.elements = 0
 
     def chars(self, count: int) -> None:
         self.text_total += count
@@ -194,6 +195,9 @@ class _Reader:
         """An element starts (``self.depth`` is its depth): close the parent's text."""
         if self.depth > _MAX_DEPTH:
             raise WorkbookError(f"elements nested deeper than {_MAX_DEPTH}")
+        self.elements += 1
+        if self.elements > self.limits.max_elements:
+            raise WorkbookError(f"a part has more than {self.limits.max_elements} elements")
         if self.capture is not None and self.depth == self.capture.depth + 1:
             self.capture.open = False
 
