@@ -9,18 +9,20 @@ when small and in a worker thread otherwise. Heavy parsing runs one at a time
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from sovfixer_async.emulator.json_bounded import JSONInvalid, JSONTooLarge, loads, text_of
 from sovfixer_async.emulator.limits import DEFAULT_LIMITS, TooLarge, UploadLimits
-from sovfixer_async.emulator.protocol import BadRequest, Body, Upload
+from sovfixer_async.emulator.protocol import BadRequest, Body, JSONDict, Upload
 from sovfixer_async.emulator.state import STATE
 
 T = TypeVar("T")
@@ -31,11 +33,27 @@ _LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
 MAX_FORM_FIELDS = 1000
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a parse builds (acyclic) objects by the million.
+
+    A full collection over them holds the GIL for 0.1-1 s, stalling the event loop; the
+    parsers create no cycles, so reference counting frees what they drop.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 async def off_loop(func: Callable[..., T], *args: Any) -> T:
     """``func(*args)`` in a worker thread, one such parse at a time."""
 
     def locked() -> T:
-        with _PARSING:
+        with _PARSING, _collector_paused():
             return func(*args)
 
     return await asyncio.to_thread(locked)
@@ -45,11 +63,12 @@ def max_body_bytes(request: web.Request) -> int:
     return request.app[STATE].settings.max_body_bytes
 
 
-async def read_raw(request: web.Request) -> bytes:
-    """The whole (decoded) body, at most ``--max-body-bytes`` of it, else :class:`TooLarge`."""
-    limit = max_body_bytes(request)
+async def read_raw(request: web.Request, limit: int | None = None) -> bytes:
+    """The whole (decoded) body, at most ``--max-body-bytes`` (or ``limit``) of it, else
+    :class:`TooLarge` as soon as it is known to be larger."""
+    limit = min(limit or max_body_bytes(request), max_body_bytes(request))
     declared = request.content_length
-    if declared is not None and declared > limit:
+    if declared is not None and declared > limit and "Content-Encoding" not in request.headers:
         raise TooLarge(f"The request body is larger than {limit} bytes.")
     buffer = io.BytesIO()
     async for chunk in request.content.iter_chunked(DEFAULT_LIMITS.chunk_bytes):
@@ -69,19 +88,31 @@ def decode_json(raw: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> object:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
 
 
-async def parse_json(raw: bytes) -> object:
-    """:func:`decode_json`, inline for small bodies and in a worker thread otherwise."""
+def decode_object(raw: bytes, check: Callable[[JSONDict], T]) -> T:
+    """:func:`decode_json` of a body that must be a JSON object, then ``check`` of it.
+
+    Run in the worker thread, so a refused document is also freed there (freeing a million
+    objects takes the GIL for tens of milliseconds too).
+    """
+    doc = decode_json(raw)
+    if not isinstance(doc, dict):
+        raise BadRequest("The JSON body must be an object.")
+    return check(doc)
+
+
+async def parse_json(raw: bytes, check: Callable[[JSONDict], T]) -> T:
+    """:func:`decode_object`, inline for small bodies and in a worker thread otherwise."""
     if len(raw) <= DEFAULT_LIMITS.chunk_bytes:
-        return decode_json(raw)
-    return await off_loop(decode_json, raw)
+        return decode_object(raw, check)
+    return await off_loop(decode_object, raw, check)
 
 
-async def read_json(request: web.Request) -> object:
-    """The JSON document of the body (any content type); None for an empty body."""
-    raw = await read_raw(request)
+async def read_json(request: web.Request, check: Callable[[JSONDict], T]) -> T | None:
+    """The JSON object of the body (any content type) after ``check``; None when empty."""
+    raw = await read_raw(request, DEFAULT_LIMITS.max_json_bytes)
     if _LEADING_SPACE.match(raw).end() == len(raw):  # type: ignore[union-attr]
         return None
-    return await parse_json(raw)
+    return await parse_json(raw, check)
 
 
 def _from_multidict(md: Mapping[str, Any]) -> Body:
@@ -95,6 +126,10 @@ def _from_multidict(md: Mapping[str, Any]) -> Body:
         else:
             body.fields.setdefault(key, []).append(value)
     return body
+
+
+def _json_body(doc: JSONDict) -> Body:
+    return Body(fields={k: [v] for k, v in doc.items()}, is_json=True)
 
 
 def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
@@ -113,15 +148,13 @@ async def read_body(request: web.Request) -> Body:
         if any(isinstance(v, web.FileField) for v in md.values()):
             return await asyncio.to_thread(_from_multidict, md)
         return _from_multidict(md)
-    raw = await read_raw(request)
+    json_only = ctype == "application/json"
+    raw = await read_raw(request, DEFAULT_LIMITS.max_json_bytes if json_only else None)
     start = _LEADING_SPACE.match(raw).end()  # type: ignore[union-attr]
     if start == len(raw):
         return Body()
-    if ctype == "application/json" or raw[start : start + 1] in (b"{", b"["):
-        doc = await parse_json(raw)
-        if not isinstance(doc, dict):
-            raise BadRequest("The JSON body must be an object.")
-        return Body(fields={k: [v] for k, v in doc.items()}, is_json=True)
+    if json_only or raw[start : start + 1] in (b"{", b"["):
+        return await parse_json(raw, _json_body)
     # A form body sent without its content type.
     if raw.count(b"&") >= MAX_FORM_FIELDS:
         raise TooLarge(f"A form body may carry at most {MAX_FORM_FIELDS} fields.")

@@ -7,7 +7,7 @@ from attrs import asdict
 
 from sovfixer_async.emulator.bodies import read_json
 from sovfixer_async.emulator.faults import FAULTS
-from sovfixer_async.emulator.protocol import BadRequest, parse_int
+from sovfixer_async.emulator.protocol import parse_int
 from sovfixer_async.emulator.state import STATE
 from sovfixer_async.emulator.stats import STATS
 
@@ -37,11 +37,7 @@ async def get_faults(request: web.Request) -> web.Response:
 
 @routes.post("/_emulator/faults")
 async def set_faults(request: web.Request) -> web.Response:
-    changes = await read_json(request)
-    if changes is None:
-        changes = {}
-    if not isinstance(changes, dict):
-        raise BadRequest("The body must be a JSON object of fault knobs.")
+    changes = await read_json(request, dict) or {}
     knobs = request.app[FAULTS].knobs
     knobs.merge(changes)
     return web.json_response(knobs.as_dict())

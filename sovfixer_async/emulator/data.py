@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -115,8 +116,11 @@ def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], l
 async def bulk_enhance(request: web.Request) -> web.Response:
     state = _state(request)
     # aiohttp undoes Content-Encoding: gzip in bounded steps; read_json caps the decoded size
-    doc = await read_json(request)
-    locations, sources, options = _validate_bulk(state, doc)
+    # and checks the body in the worker thread that decodes it (if it is large)
+    checked = await read_json(request, functools.partial(_validate_bulk, state))
+    if checked is None:
+        raise BadRequest("The body must be a JSON object.")
+    locations, sources, options = checked
     jobs.advance(state)
     job = jobs.create_bulk(
         state,

@@ -42,11 +42,15 @@ _SCANSTRING: Any = getattr(json.decoder, "scanstring")  # noqa: B009
 
 def text_of(raw: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> str:
     """The text of a JSON body (UTF-8/16/32, with or without BOM), decoded in slices."""
+    if len(raw) > limits.max_json_bytes:
+        raise JSONTooLarge(f"JSON bodies are limited to {limits.max_json_bytes} bytes")
     if len(raw) > limits.max_json_non_ascii_bytes and not raw.isascii():
         raise JSONTooLarge(
             f"JSON bodies with non-ASCII bytes are limited to {limits.max_json_non_ascii_bytes} "
             "bytes (escape them as \\uXXXX)"
         )
+    if raw.isascii():  # one allocation, no copies (what JSON encoders send by default)
+        return raw.decode("ascii")
     encoding = json.detect_encoding(raw)
     decoder = codecs.getincrementaldecoder(encoding)("surrogatepass")
     view = memoryview(raw)

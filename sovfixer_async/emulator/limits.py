@@ -46,15 +46,19 @@ class UploadLimits:
     max_json_values: int = 1_000_000
     max_json_depth: int = 64
     max_json_string_chars: int = 1 * MIB
-    #: JSON bodies with non-ASCII bytes decode to up to 4 bytes per character.
-    max_json_non_ascii_bytes: int = 16 * MIB
+    #: JSON bodies: bytes (turning them into text fills fresh memory in one call that holds
+    #: the GIL, about 1 ms per MiB), and bytes when some are not ASCII (up to 4 bytes of
+    #: text per character).
+    max_json_bytes: int = 16 * MIB
+    max_json_non_ascii_bytes: int = 4 * MIB
     #: JSON documents this small decode in one C call: at most ~80 ns per value and ~2 ms
     #: per MiB (measured worst case: 8 MiB of ``[]`` take 0.44 s), so under ~30 ms of GIL.
     json_one_call_values: int = 250_000
     json_one_call_chars: int = 4 * MIB
-    #: CSV: bytes, and cells (upper bound: commas and line ends).
-    max_csv_bytes: int = 32 * MIB
-    max_csv_cells: int = 1_000_000
+    #: CSV: bytes, rows (upper bound: line ends) and cells (upper bound: commas and line ends).
+    max_csv_bytes: int = 16 * MIB
+    max_csv_rows: int = 100_000
+    max_csv_cells: int = 500_000
     #: Bytes inflated or parsed per step, so the worker thread lets the event loop run.
     chunk_bytes: int = 64 * 1024
 

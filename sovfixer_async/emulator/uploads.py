@@ -59,9 +59,12 @@ def _count(data: bytes, needles: Sequence[bytes]) -> int:
 
 
 def check_csv(data: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> None:
-    """TooLarge when a CSV is over the byte or the cell cap (cells <= commas + lines)."""
+    """TooLarge when a CSV is over the byte, row or cell cap (cells <= commas + lines)."""
     if len(data) > limits.max_csv_bytes:
         raise TooLarge(f"The locations file is larger than {limits.max_csv_bytes} bytes.")
+    lines = _count(data, (b"\n",))
+    if lines > limits.max_csv_rows:
+        raise TooLarge(f"The locations file has more than {limits.max_csv_rows} rows.")
     if _count(data, (b",", b"\n", b"\r")) + 1 > limits.max_csv_cells:
         raise TooLarge(f"The locations file has more than {limits.max_csv_cells} cells.")
 

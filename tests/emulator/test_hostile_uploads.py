@@ -175,6 +175,9 @@ async def test_a_workbook_read_ahead_parses_as_before(api: Any) -> None:
     assert [b["bldg_name"] for b in document["buildings"]] == ["HQ", "Depot"]
 
 
+ONE_LOCATION = b'{"locations": [{"id": "a", "address": "x"}], "sources": ["GG"]'
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -187,13 +190,11 @@ async def test_a_workbook_read_ahead_parses_as_before(api: Any) -> None:
             b'{"locations": [{"id": "a", "address": "x"}], "timeout": 1e5000}', 400, id="inf"
         ),
         pytest.param(
-            b'{"locations": [{"id": "a", "address": "x"}], "timeout": ' + b"9" * 5000 + b"}",
+            ONE_LOCATION + b', "timeout": ' + b"9" * 5000 + b"}",
             400,
             id="timeout-5000-digits",
         ),
-        pytest.param(
-            b'{"locations": [{"id": "a", "address": "x"}], "timeout": -1}', 400, id="negative"
-        ),
+        pytest.param(ONE_LOCATION + b', "timeout": -1}', 400, id="negative"),
         pytest.param(b"[" + b"[]," * 600_000 + b"[]]", 413, id="1.2M-values"),
         pytest.param(b'{"a": "' + b"z" * (2 * MIB) + b'"}', 413, id="2MiB-string"),
     ],
@@ -280,25 +281,33 @@ async def test_declared_oversized_bodies_get_413(api: Any) -> None:
     await healthy(api)
 
 
-async def test_non_ascii_json_over_16_mib_gets_413(api: Any) -> None:
-    body = b'{"a": "' + "é".encode() * (9 * MIB) + b'"}'
-    got, _ = await send(
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"a": "' + "é".encode() * (2 * MIB + 10) + b'"}', id="non-ascii-over-4MiB"),
+        pytest.param(b'{"a": "' + b"z" * (17 * MIB) + b'"}', id="ascii-over-16MiB"),
+    ],
+)
+async def test_large_json_bodies_get_413(api: Any, body: bytes) -> None:
+    got, answer = await send(
         api, "POST", "/_emulator/faults", data=body, headers={"Content-Type": "application/json"}
     )
-    assert got == 413
+    assert got == 413, answer
     await healthy(api)
 
 
 async def test_hostile_csvs_and_form_fields_get_413(api: Any) -> None:
     sudid = (await api.post("/api/v1/sov/s-no-ping-hggcsk/initiate_update"))["id"]
-    too_many_cells = b"item_key,a\n" + b"k,1\n" * 600_000
-    got, answer = await send(
-        api,
-        "POST",
-        f"/api/v1/sov/update/{sudid}/add_locations",
-        data=upload(too_many_cells, "rows.csv"),
-    )
-    assert got == 413, answer
+    too_many = [
+        b"item_key,a\n" + b"k,1\n" * 100_001,  # rows
+        b"item_key" + b",a" * 200 + b"\n" + (b"k" + b",1" * 200 + b"\n") * 2_500,  # cells
+        b"item_key,a\n" + b"k," + b"1" * (17 * MIB) + b"\n",  # bytes
+    ]
+    for rows in too_many:
+        got, answer = await send(
+            api, "POST", f"/api/v1/sov/update/{sudid}/add_locations", data=upload(rows, "r.csv")
+        )
+        assert got == 413, answer
     form = aiohttp.FormData()
     form.add_field("extra_data", json.dumps({"k": "v" * (300 * 1024)}))
     got, answer = await send(api, "POST", f"/api/v1/sov/update/{sudid}/start", data=form)
