@@ -54,6 +54,21 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     return response
 
 
+async def refuse_unread(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Send ``response`` and close the connection when the body was left unread.
+
+    aiohttp would otherwise read (and inflate, for a gzip body) the rest of it on the event
+    loop before the next request: seconds of stall for a gzip bomb.
+    """
+    if request.content.is_eof():
+        return response
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Turn refusals and aiohttp's own HTTP errors into the JSON error body of contract 2.5."""
@@ -65,7 +80,7 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except NotFound as exc:
         return error_response(404, exc.message)
     except TooLarge as exc:
-        return error_response(413, exc.message)
+        return await refuse_unread(request, error_response(413, exc.message))
     except RequestPayloadError as exc:  # e.g. a body that claims gzip but is not
         return error_response(400, f"The request body could not be read: {exc}")
     except web.HTTPException as exc:
@@ -75,7 +90,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         if exc.status == 404:
             text = f"No route for {request.method} {request.path}."
         allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return error_response(exc.status, str(text), headers=allow)
+        answer = error_response(exc.status, str(text), headers=allow)
+        return await refuse_unread(request, answer) if exc.status == 413 else answer
     except Exception as exc:  # an emulator bug: still answer JSON, and say so in the log
         logger.exception("emulator error on %s %s", request.method, request.path)
         return error_response(500, f"Emulator error: {type(exc).__name__}: {exc}")
