@@ -55,12 +55,13 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
 
 
 async def refuse_unread(request: web.Request, response: web.Response) -> web.StreamResponse:
-    """Send ``response`` and close the connection when the body was left unread.
+    """Send ``response`` and close the connection when a compressed body was left unread.
 
-    aiohttp would otherwise read (and inflate, for a gzip body) the rest of it on the event
-    loop before the next request: seconds of stall for a gzip bomb.
+    aiohttp would otherwise read and inflate the rest of it on the event loop before the
+    next request: seconds of stall for a gzip bomb. (A plain body is cheap to drain, and
+    draining it lets the client, still sending, read the answer.)
     """
-    if request.content.is_eof():
+    if request.content.is_eof() or "Content-Encoding" not in request.headers:
         return response
     response.force_close()
     await response.prepare(request)

@@ -95,9 +95,33 @@ def decode_object(raw: bytes, check: Callable[[JSONDict], T]) -> T:
     objects takes the GIL for tens of milliseconds too).
     """
     doc = decode_json(raw)
-    if not isinstance(doc, dict):
-        raise BadRequest("The JSON body must be an object.")
-    return check(doc)
+    try:
+        if not isinstance(doc, dict):
+            raise BadRequest("The JSON body must be an object.")
+        return check(doc)
+    except (BadRequest, TooLarge):
+        dispose(doc)
+        raise
+
+
+def dispose(document: object, step: int = 4096) -> None:
+    """Free a decoded document a few thousand objects at a time.
+
+    Dropping a list of a million items is one C call that holds the GIL for tens of
+    milliseconds; emptying it in slices lets the event loop run in between.
+    """
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            while node:
+                tail = node[-step:]
+                del node[-step:]
+                stack.extend(item for item in tail if isinstance(item, list | dict))
+        elif isinstance(node, dict):
+            while node:
+                batch = [node.popitem()[1] for _ in range(min(step, len(node)))]
+                stack.extend(item for item in batch if isinstance(item, list | dict))
 
 
 async def parse_json(raw: bytes, check: Callable[[JSONDict], T]) -> T:
