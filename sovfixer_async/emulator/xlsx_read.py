@@ -9,34 +9,26 @@ refused (no entity expansion at all). Anything unreadable or over a limit raises
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Callable, Mapping
-from xml.parsers import expat
-
-from attrs import define, field
+from collections.abc import Mapping
 
 from sovfixer_async.emulator import prepared
 from sovfixer_async.emulator.cells import is_blank, number, unescape
 from sovfixer_async.emulator.limits import DEFAULT_LIMITS, UploadLimits
+from sovfixer_async.emulator.xlsx_package import (
+    MAX_DEPTH,
+    WorkbookError,
+    first_sheet,
+    local_name,
+    parse_part,
+)
 from sovfixer_async.emulator.zipread import BoundedZip, ZipLimitError
 
-_OFFICE_DOC = "/officeDocument"
-_SHARED_REL = "/sharedStrings"
+__all__ = ["WorkbookError", "read_xlsx"]
+
 _CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]*)")
-_SMALL_PART_BYTES = 4 * 1024 * 1024
-_MAX_DEPTH = 64
 
 Row = dict[str, object]
-
-
-class WorkbookError(Exception):
-    """The upload is not a workbook this emulator can read."""
-
-
-def _local(name: str) -> str:
-    """``namespace}name`` -> ``name`` (transitional and strict OOXML use different ones)."""
-    return name.rpartition("}")[2]
 
 
 def _column_index(letters: str) -> int:
@@ -44,108 +36,6 @@ def _column_index(letters: str) -> int:
     for ch in letters.upper():
         index = index * 26 + (ord(ch) - 64)
     return index - 1
-
-
-def _refuse(*_: object) -> None:
-    raise WorkbookError("the workbook declares a DTD (refused)")
-
-
-def _parse(
-    book: BoundedZip,
-    name: str,
-    start: Callable[[str, dict[str, str]], None],
-    end: Callable[[str], None],
-    text: Callable[[str], None] | None,
-    max_bytes: int,
-) -> None:
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.StartDoctypeDeclHandler = _refuse
-    parser.EntityDeclHandler = _refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    if text is not None:
-        parser.CharacterDataHandler = text
-    book.stream(name, lambda chunk: parser.Parse(chunk, False), max_bytes)
-    parser.Parse(b"", True)
-
-
-@define
-class _Node:
-    tag: str
-    attrib: dict[str, str]
-    children: list[_Node] = field(factory=list)
-
-
-def _tree(book: BoundedZip, name: str) -> _Node:
-    """A small part (workbook, relationships) as a tree of elements, without text."""
-    root: list[_Node] = []
-    stack: list[_Node] = []
-    count = 0
-
-    def start(tag: str, attrib: dict[str, str]) -> None:
-        nonlocal count
-        count += 1
-        if len(stack) >= _MAX_DEPTH:
-            raise WorkbookError(f"{name} nests elements deeper than {_MAX_DEPTH}")
-        if count > book.limits.max_tree_elements:
-            raise WorkbookError(f"{name} has too many elements")
-        node = _Node(_local(tag), attrib)
-        (stack[-1].children if stack else root).append(node)
-        stack.append(node)
-
-    def end(_: str) -> None:
-        stack.pop()
-
-    _parse(book, name, start, end, None, _SMALL_PART_BYTES)
-    if not root:
-        raise WorkbookError(f"{name} is empty")
-    return root[0]
-
-
-def _rels(book: BoundedZip, part: str) -> dict[str, tuple[str, str]]:
-    """Relationship id -> (type, resolved target part) of ``part``."""
-    folder, name = posixpath.split(part)
-    rels_name = posixpath.join(folder, "_rels", name + ".rels")
-    if rels_name not in book.names:
-        return {}
-    out: dict[str, tuple[str, str]] = {}
-    for rel in _tree(book, rels_name).children:
-        target = rel.attrib.get("Target") or ""
-        if rel.tag != "Relationship" or rel.attrib.get("TargetMode") == "External":
-            continue
-        if target.startswith("/"):
-            resolved = target.lstrip("/")
-        else:
-            resolved = posixpath.normpath(posixpath.join(folder, target))
-        out[rel.attrib.get("Id") or ""] = (rel.attrib.get("Type") or "", resolved)
-    return out
-
-
-def _first_sheet(book: BoundedZip) -> tuple[str, str, str | None]:
-    """(first sheet's name, its part, the shared strings part or None), via the workbook."""
-    workbook_part = next(
-        (
-            t
-            for kind, t in _rels(book, "").values()
-            if kind.endswith(_OFFICE_DOC) and t in book.names
-        ),
-        "xl/workbook.xml",
-    )
-    workbook = _tree(book, workbook_part)
-    sheets = next((n for n in workbook.children if n.tag == "sheets"), None)
-    first = next((n for n in sheets.children if n.tag == "sheet"), None) if sheets else None
-    if first is None:
-        raise WorkbookError("the workbook lists no sheets")
-    rel_id = next((v for k, v in first.attrib.items() if _local(k) == "id"), None)
-    rels = _rels(book, workbook_part)
-    if not rels:
-        raise WorkbookError("the workbook has no relationships part")
-    if rel_id not in rels:
-        raise WorkbookError("the first sheet's relationship is missing")
-    shared = next((t for kind, t in rels.values() if kind.endswith(_SHARED_REL)), None)
-    if shared is None and "xl/sharedStrings.xml" in book.names:
-        shared = "xl/sharedStrings.xml"
-    return first.attrib.get("name") or "Sheet1", rels[rel_id][1], shared
 
 
 class _Text:
@@ -193,8 +83,8 @@ class _Reader:
 
     def begin(self) -> None:
         """An element starts (``self.depth`` is its depth): close the parent's text."""
-        if self.depth > _MAX_DEPTH:
-            raise WorkbookError(f"elements nested deeper than {_MAX_DEPTH}")
+        if self.depth > MAX_DEPTH:
+            raise WorkbookError(f"elements nested deeper than {MAX_DEPTH}")
         self.elements += 1
         if self.elements > self.limits.max_elements:
             raise WorkbookError(f"a part has more than {self.limits.max_elements} elements")
@@ -216,7 +106,7 @@ class _SharedStrings(_Reader):
     def start(self, tag: str, _: dict[str, str]) -> None:
         self.depth += 1
         self.begin()
-        local = _local(tag)
+        local = local_name(tag)
         self.parents.append(local)
         if self.depth == 2 and local == "si":
             self.item, self.item_depth, self.in_cell_elements = [], 2, 0
@@ -275,7 +165,7 @@ class _Sheet(_Reader):
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.depth += 1
         self.begin()
-        local = _local(tag)
+        local = local_name(tag)
         self.parents.append(local)
         depth = self.depth
         if depth == 2:
@@ -390,15 +280,17 @@ def _header(cells: Mapping[int, object]) -> dict[int, str]:
 
 def _read(data: bytes, limits: UploadLimits) -> tuple[str, list[Row]]:
     book = BoundedZip(data, limits)
-    name, sheet_part, shared_part = _first_sheet(book)
+    name, sheet_part, shared_part = first_sheet(book)
     shared: list[str] = []
     if shared_part is not None and shared_part in book.names:
         strings = _SharedStrings(limits)
-        _parse(book, shared_part, strings.start, strings.end, strings.text, limits.max_part_bytes)
+        parse_part(
+            book, shared_part, strings.start, strings.end, strings.text, limits.max_part_bytes
+        )
         shared = strings.strings
     sheet = _Sheet(limits, shared)
     sheet.text_total = sum(len(s) for s in shared)
-    _parse(book, sheet_part, sheet.start, sheet.end, sheet.text, limits.max_part_bytes)
+    parse_part(book, sheet_part, sheet.start, sheet.end, sheet.text, limits.max_part_bytes)
     rows = sheet.rows
     if 1 not in rows:
         raise WorkbookError("the first sheet has no header row (row 1 is empty)")
