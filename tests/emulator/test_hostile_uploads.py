@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sovfixer_async.emulator import xlsx_read
 from sovfixer_async.emulator.json_bounded import JSONInvalid, JSONTooLarge, loads
 from sovfixer_async.emulator.limits import UploadLimits
 from sovfixer_async.emulator.outputs import WorkbookError, make_xlsx, read_xlsx
@@ -159,10 +161,23 @@ async def test_workbook_bombs_fail_to_read(api: Any, workbook: Any) -> None:
     await healthy(api)
 
 
-async def test_a_workbook_read_ahead_parses_as_before(api: Any) -> None:
+async def test_a_workbook_is_read_off_the_loop_and_parses_as_before(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    real_read = xlsx_read._read
+
+    def spy(data: bytes, limits: UploadLimits) -> Any:
+        threads.append(threading.current_thread())
+        return real_read(data, limits)
+
+    monkeypatch.setattr(xlsx_read, "_read", spy)
     rows = [["HQ", "1 Main St", "Miami"], ["Depot", "2 Bay Rd", "Tampa"]]
     book = make_xlsx("Locations", ["Building Name", "Address", "City"], rows)
     sovid = (await api.post("/api/v1/sov", data=upload(book, "sov.xlsx")))["id"]
+    assert threads  # read once, in a worker thread, and not again by the job code
+    assert threading.current_thread() not in threads
+    assert len(threads) == 1
     final = await api.poll(f"/api/v1/sov/{sovid}")
     assert final["result"]["status"] == "SUCCESS"
     url = final["result"]["outputs"][0]["url"]
@@ -443,13 +458,22 @@ def test_json_depth_and_size_limits(window: int, one_call: int) -> None:
 
 _READER = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     from pathlib import Path
     from sovfixer_async.emulator.bodies import decode_json
-    from sovfixer_async.emulator.outputs import read_xlsx
     from sovfixer_async.emulator.uploads import prepare_workbook
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def peak():  # VmHWM: the peak resident set of this process (exec started it afresh)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+
     data = Path(sys.argv[2]).read_bytes()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak to what is resident now
+    except OSError:
+        pass
+    before = peak()
     try:
         if sys.argv[1] == "xlsx":
             outcome = prepare_workbook(data)
@@ -459,14 +483,14 @@ _READER = textwrap.dedent(
             print("decoded")
     except Exception as exc:
         print(type(exc).__name__)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(before, after)
+    print(before, peak())
     """
 )
 
 
 def peak_rss_reading(kind: str, data: bytes, tmp_path: Path) -> tuple[str, int]:
-    """(outcome, KiB the peak RSS grew by) of reading ``data`` in a fresh process."""
+    """(outcome, KiB the peak RSS grew by) of reading ``data`` in a fresh process (``VmHWM``;
+    ``ru_maxrss`` would carry the forking parent's peak over into the child)."""
     path = tmp_path / "bomb"
     path.write_bytes(data)
     proc = subprocess.run(
@@ -482,6 +506,7 @@ def peak_rss_reading(kind: str, data: bytes, tmp_path: Path) -> tuple[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 @pytest.mark.parametrize(
     ("kind", "build", "outcome"),
     [
@@ -489,6 +514,14 @@ def peak_rss_reading(kind: str, data: bytes, tmp_path: Path) -> tuple[str, int]:
         ("xlsx", lambda: spaces_sheet(60 * MIB), "tuple"),
         ("xlsx", lambda: spaces_sheet(240 * MIB), "WorkbookError"),
         ("xlsx", lambda: lie_about_size(spaces_sheet(240 * MIB), SHEET, 60 * MIB), "WorkbookError"),
+        # 450,000 cells: under the cell cap, read and mapped to buildings
+        (
+            "xlsx",
+            lambda: make_xlsx(
+                "S", [f"c{n}" for n in range(10)], [[f"r{r}"] * 10 for r in range(45_000)]
+            ),
+            "tuple",
+        ),
         ("json", lambda: b"[" + b"[]," * 330_000 + b"[]]", "decoded"),
         ("json", lambda: b"[" * 100_000, "BadRequest"),
         ("json", lambda: b"[" + b'"a",' * (12 * MIB) + b"1]", "TooLarge"),
@@ -500,3 +533,72 @@ def test_reading_a_bomb_stays_within_256_mib(
     got, grown_kib = peak_rss_reading(kind, build(), tmp_path)
     assert got == outcome
     assert grown_kib < 200 * 1024  # plus the interpreter and the bomb: under 256 MiB
+
+
+def _peak_rss(pid: int) -> int:
+    """``VmHWM`` (peak resident set) of process ``pid``, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def _post(url: str, path: str, body: bytes, headers: dict[str, str]) -> int:
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        conn.request("POST", path, body=body, headers={"Authorization": "Token t", **headers})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_emulator_process_stays_under_256_mib() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sovfixer_async.emulator", "--port", "0", "--job-seconds", "0.1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        bomb = spaces_sheet(240 * MIB)
+        sent = [
+            ("xlsx", bomb),
+            ("xlsx", lie_about_size(bomb, SHEET, 60 * MIB)),
+            ("xlsx", spaces_sheet(60 * MIB)),
+            ("json", b"[" + b"[]," * 490_000 + b"[]]"),
+            ("json", b'{"a": "' + b"z" * (15 * MIB) + b'"}'),
+            ("gzip", gzip_bomb(1024 * MIB)),
+        ]
+        statuses = []
+        for kind, data in sent:
+            if kind == "xlsx":
+                boundary = "b0undary"
+                body = (
+                    (
+                        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                        f'filename="bomb.xlsx"\r\n\r\n'
+                    ).encode()
+                    + data
+                    + f"\r\n--{boundary}--\r\n".encode()
+                )
+                headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+                statuses.append(_post(url, "/api/v1/sov", body, headers))
+            else:
+                headers = {"Content-Type": "application/json"}
+                if kind == "gzip":
+                    headers["Content-Encoding"] = "gzip"
+                statuses.append(_post(url, "/api/v1/bulk_enhance", data, headers))
+        assert statuses == [201, 201, 201, 400, 413, 413]
+        assert _peak_rss(proc.pid) < 256 * MIB
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
