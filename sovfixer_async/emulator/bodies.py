@@ -14,11 +14,11 @@ import io
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from sovfixer_async.emulator.json_bounded import JSONInvalid, JSONTooLarge, loads, text_of
 from sovfixer_async.emulator.limits import DEFAULT_LIMITS, TooLarge, UploadLimits
@@ -29,8 +29,11 @@ T = TypeVar("T")
 
 _PARSING = threading.Lock()
 _LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
-#: Fields of a form body sent without its content type (aiohttp's own cap for forms).
+#: Fields of a form body (aiohttp's own cap for forms), and bytes of one text field.
 MAX_FORM_FIELDS = 1000
+MAX_TEXT_FIELD_BYTES = 1024 * 1024
+#: Percent-escapes of a form-urlencoded body (``urllib`` splits the text at each one).
+MAX_FORM_ESCAPES = 256 * 1024
 
 
 @contextmanager
@@ -139,16 +142,49 @@ async def read_json(request: web.Request, check: Callable[[JSONDict], T]) -> T |
     return await parse_json(raw, check)
 
 
-def _from_multidict(md: Mapping[str, Any]) -> Body:
-    # A MultiDictProxy: items() yields every value of a repeated key.
-    body = Body()
-    for key, value in md.items():
-        if isinstance(value, web.FileField):
+async def _read_part(part: BodyPartReader, cap: int, total: list[int], limit: int) -> bytes:
+    """One part's (decoded) bytes, at most ``cap``; ``total`` counts the whole body."""
+    buffer = io.BytesIO()
+    while chunk := await part.read_chunk(DEFAULT_LIMITS.chunk_bytes):
+        total[0] += len(chunk)
+        if total[0] > limit:
+            raise TooLarge(f"The request body is larger than {limit} bytes.")
+        async for decoded in part.decode_iter(chunk):
+            buffer.write(decoded)
+            if buffer.tell() > cap:
+                raise TooLarge(f"The form field {part.name!r} is larger than {cap} bytes.")
+    return buffer.getvalue()
+
+
+async def _read_multipart(request: web.Request) -> Body:
+    """A multipart body, part by part: at most 1000 parts, 1 MiB per text field."""
+    limit = max_body_bytes(request)
+    body, total, count = Body(), [0], 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        count += 1
+        if count > MAX_FORM_FIELDS:
+            raise TooLarge(f"A form body may carry at most {MAX_FORM_FIELDS} fields.")
+        if not isinstance(part, BodyPartReader):
+            raise BadRequest("Nested multipart bodies are not accepted.")
+        if part.name is None:
+            raise BadRequest("A multipart field has no name.")
+        if part.filename:
+            data = await _read_part(part, limit, total, limit)
             # aiohttp clients percent-encode multipart filenames; requests sends them raw.
-            filename = urllib.parse.unquote(value.filename or "upload")
-            body.files.append(Upload(key, filename, value.file.read()))
+            filename = urllib.parse.unquote(part.filename or "upload")
+            body.files.append(Upload(part.name, filename, data))
+            continue
+        raw = await _read_part(part, MAX_TEXT_FIELD_BYTES, total, limit)
+        ctype = part.headers.get("Content-Type")
+        if ctype is None or ctype.startswith("text/"):
+            try:
+                value: Any = raw.decode(part.get_charset(default="utf-8"))
+            except (LookupError, UnicodeDecodeError) as exc:
+                raise BadRequest(f"The form field {part.name!r} is not text: {exc}") from None
         else:
-            body.fields.setdefault(key, []).append(value)
+            value = raw
+        body.fields.setdefault(part.name, []).append(value)
     return body
 
 
@@ -156,34 +192,44 @@ def _json_body(doc: JSONDict) -> Body:
     return Body(fields={k: [v] for k, v in doc.items()}, is_json=True)
 
 
-def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
-    return urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+def _form_pairs(raw: bytes, charset: str) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode(charset, "replace")
+    except LookupError:
+        raise BadRequest(f"Unknown charset {charset!r}.") from None
+    return urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="replace")
 
 
 async def read_body(request: web.Request) -> Body:
     """Parse a JSON, form-urlencoded, multipart or empty body, within the limits.
 
-    aiohttp bounds forms and multipart bodies (``--max-body-bytes``, 1000 fields) and spools
-    file parts to disk; the files are read back in a worker thread.
+    Every part is read in chunks against ``--max-body-bytes``; a form carries at most 1000
+    fields, a text field at most 1 MiB; large forms and JSON are parsed in a worker thread.
     """
     ctype = request.content_type
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        md = await request.post()
-        if any(isinstance(v, web.FileField) for v in md.values()):
-            return await asyncio.to_thread(_from_multidict, md)
-        return _from_multidict(md)
+    if ctype == "multipart/form-data":
+        return await _read_multipart(request)
     json_only = ctype == "application/json"
     raw = await read_raw(request, DEFAULT_LIMITS.max_json_bytes if json_only else None)
     start = _LEADING_SPACE.match(raw).end()  # type: ignore[union-attr]
     if start == len(raw):
         return Body()
-    if json_only or raw[start : start + 1] in (b"{", b"["):
+    form = ctype == "application/x-www-form-urlencoded"
+    if not form and (json_only or raw[start : start + 1] in (b"{", b"[")):
         return await parse_json(raw, _json_body)
-    # A form body sent without its content type.
+    # A form body (perhaps sent without its content type).
     if raw.count(b"&") >= MAX_FORM_FIELDS:
         raise TooLarge(f"A form body may carry at most {MAX_FORM_FIELDS} fields.")
-    pairs = await asyncio.to_thread(_form_pairs, raw)
+    if raw.count(b"%") > MAX_FORM_ESCAPES:  # unquote makes an object of each escape
+        raise TooLarge(f"A form body may carry at most {MAX_FORM_ESCAPES} %-escapes.")
+    charset = request.charset or "utf-8"
+    if len(raw) <= DEFAULT_LIMITS.chunk_bytes:
+        pairs = _form_pairs(raw, charset)
+    else:
+        pairs = await off_loop(_form_pairs, raw, charset)
     body = Body()
     for key, value in pairs:
+        if len(value) > MAX_TEXT_FIELD_BYTES:
+            raise TooLarge(f"The form field {key!r} is larger than {MAX_TEXT_FIELD_BYTES} bytes.")
         body.fields.setdefault(key, []).append(value)
     return body

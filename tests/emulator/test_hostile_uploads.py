@@ -330,6 +330,16 @@ async def test_hostile_csvs_and_form_fields_get_413(api: Any) -> None:
     fields = "&".join(f"f{n}=1" for n in range(5000))
     got, _ = await send(api, "POST", f"/api/v1/sov/update/{sudid}/start", data=fields)
     assert got == 413
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    for form_body in (b"extra_data=" + b"%41" * 300_000, b"extra_data=" + b"A" * (2 * MIB)):
+        got, _ = await send(
+            api, "POST", f"/api/v1/sov/update/{sudid}/start", data=form_body, headers=urlencoded
+        )
+        assert got == 413
+    big_text = aiohttp.FormData()
+    big_text.add_field("extra_data", "x" * (2 * MIB))
+    got, _ = await send(api, "POST", f"/api/v1/sov/update/{sudid}/start", data=big_text)
+    assert got == 413
     await healthy(api)
 
 
@@ -577,6 +587,7 @@ def test_the_emulator_process_stays_under_256_mib() -> None:
             ("json", b"[" + b"[]," * 490_000 + b"[]]"),
             ("json", b'{"a": "' + b"z" * (15 * MIB) + b'"}'),
             ("gzip", gzip_bomb(1024 * MIB)),
+            ("form", b"extra_data=" + b"%41" * (16 * MIB)),
         ]
         statuses = []
         for kind, data in sent:
@@ -592,12 +603,15 @@ def test_the_emulator_process_stays_under_256_mib() -> None:
                 )
                 headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
                 statuses.append(_post(url, "/api/v1/sov", body, headers))
+            elif kind == "form":
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                statuses.append(_post(url, "/api/v1/submission", data, headers))
             else:
                 headers = {"Content-Type": "application/json"}
                 if kind == "gzip":
                     headers["Content-Encoding"] = "gzip"
                 statuses.append(_post(url, "/api/v1/bulk_enhance", data, headers))
-        assert statuses == [201, 201, 201, 400, 413, 413]
+        assert statuses == [201, 201, 201, 400, 413, 413, 413]
         assert _peak_rss(proc.pid) < 256 * MIB
     finally:
         proc.terminate()
