@@ -7,8 +7,10 @@ a million empty arrays, a 48 MiB string, NaN and 5000-digit timeouts), a 1 GiB g
 a CSV of 495,000 cells, a 5000-digit Range, 40 MiB form fields and a 1000-field form.
 Meanwhile a thread asks ``GET /_emulator/health`` back to back on one kept-alive
 connection and records each answer's latency. Targets: the slowest health answer <= 50 ms,
-and the emulator's peak RSS (``VmHWM``) <= 256 MiB. (Job completions, e.g. an update
-applying 99,000 rows, run in the job code and are part of what is measured.)
+and the emulator's peak RSS (``VmHWM``) <= 256 MiB. Jobs take an hour by default, so what
+is measured is the handling of the uploads alone; ``--job-seconds 0.2`` lets the jobs end
+during the run (an update applying 99,000 rows, a 10,000-location bulk job) and measures
+their completion too.
 """
 
 from __future__ import annotations
@@ -227,14 +229,15 @@ def request(
 
 def main() -> int:
     p = c.parser(__doc__ or "")
-    p.add_argument("--only", default="", help="send only the uploads whose name holds this")
+    p.add_argument("--only", default="", help="send only the uploads whose names hold these")
+    p.add_argument("--job-seconds", type=float, default=3600.0, help="the emulator's job time")
     args = p.parse_args()
     c.header("bench_emulator_hostile", args)
     print("# building payloads ...", flush=True)
     wanted = args.only.split(",")
     loads = [load for load in payloads() if any(w in load[0] for w in wanted)]
     table = c.Table("emulator under hostile uploads (one emulator process, defaults)")
-    with c.emulator(0.2) as emu:
+    with c.emulator(args.job_seconds) as emu:
         pid = emu.process.pid
         status, raw = request(
             emu.url, "POST", f"/api/v1/sov/{c.SEED_SOVID}/initiate_update", b"", {}
@@ -257,7 +260,7 @@ def main() -> int:
             started = time.perf_counter()
             status, answer = request(emu.url, method, path, body, headers)
             took = time.perf_counter() - started
-            if path == "/api/v1/sov" and status == 201:  # wait for the job, then report it
+            if path == "/api/v1/sov" and status == 201 and args.job_seconds < 1:
                 sovid = json.loads(answer)["id"]
                 time.sleep(0.3)
                 _, raw = request(emu.url, "GET", f"/api/v1/sov/{sovid}", b"", {})

@@ -28,6 +28,7 @@ from sovfixer_async.emulator.state import STATE
 T = TypeVar("T")
 
 _PARSING = threading.Lock()
+_YIELD_EVERY = 4 * 1024 * 1024
 _LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
 #: Fields of a form body (aiohttp's own cap for forms), and bytes of one text field.
 MAX_FORM_FIELDS = 1000
@@ -78,6 +79,8 @@ async def read_raw(request: web.Request, limit: int | None = None) -> bytes:
         if buffer.tell() + len(chunk) > limit:
             raise TooLarge(f"The request body is larger than {limit} bytes (decoded).")
         buffer.write(chunk)
+        if buffer.tell() % _YIELD_EVERY < len(chunk):  # buffered chunks arrive without a pause
+            await asyncio.sleep(0)
     return buffer.getvalue()
 
 
@@ -146,6 +149,8 @@ async def _read_part(part: BodyPartReader, cap: int, total: list[int], limit: in
     """One part's (decoded) bytes, at most ``cap``; ``total`` counts the whole body."""
     buffer = io.BytesIO()
     while chunk := await part.read_chunk(DEFAULT_LIMITS.chunk_bytes):
+        if total[0] % _YIELD_EVERY + len(chunk) >= _YIELD_EVERY:
+            await asyncio.sleep(0)
         total[0] += len(chunk)
         if total[0] > limit:
             raise TooLarge(f"The request body is larger than {limit} bytes.")
@@ -163,6 +168,8 @@ async def _read_multipart(request: web.Request) -> Body:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         count += 1
+        if count % 32 == 0:  # parts already received are read without yielding: yield now
+            await asyncio.sleep(0)
         if count > MAX_FORM_FIELDS:
             raise TooLarge(f"A form body may carry at most {MAX_FORM_FIELDS} fields.")
         if not isinstance(part, BodyPartReader):
