@@ -29,7 +29,7 @@ from sovfixer_async.emulator.protocol import (
 )
 from sovfixer_async.emulator.state import STATE, Blob, EmulatorState, Revision, Sov, UpdateJob
 from sovfixer_async.emulator.stats import STATS
-from sovfixer_async.emulator.uploads import parse_csvs, read_workbooks
+from sovfixer_async.emulator.uploads import parse_csvs, read_workbooks, release_workbooks
 
 routes = web.RouteTableDef()
 
@@ -111,6 +111,7 @@ async def create_sov(request: web.Request) -> web.Response:
     jobs.advance(state)
     with read_ahead(workbooks):
         sov = _create_parse(request, state, body, files, document_type, formats, integrations)
+    await release_workbooks(workbooks)
     request.app[STATS].jobs_created["parse"] += 1
     request.app[CALLBACKS].watch(sov.parse)
     return created({"id": sov.id, "message": "OK"})

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import TypeVar
 
-from sovfixer_async.emulator.bodies import off_loop
+from sovfixer_async.emulator.bodies import dispose, off_loop
 from sovfixer_async.emulator.buildings import buildings_from_rows
 from sovfixer_async.emulator.limits import DEFAULT_LIMITS, TooLarge, UploadLimits
 from sovfixer_async.emulator.prepared import Outcome, PreparedRows
@@ -48,6 +48,19 @@ async def read_workbooks(uploads: Sequence[tuple[str, bytes]]) -> list[tuple[byt
         if is_workbook(filename):
             out.append((data, await off_loop(prepare_workbook, data)))
     return out
+
+
+def _release(outcomes: list[tuple[bytes, Outcome]]) -> None:
+    for _, outcome in outcomes:
+        if isinstance(outcome, tuple):
+            dispose(outcome[1])
+    outcomes.clear()
+
+
+async def release_workbooks(outcomes: list[tuple[bytes, Outcome]]) -> None:
+    """Free the rows read ahead in a worker thread, in slices (not on the loop at once)."""
+    if any(isinstance(outcome, tuple) and len(outcome[1]) > 1000 for _, outcome in outcomes):
+        await off_loop(_release, outcomes)
 
 
 def _count(data: bytes, needles: Sequence[bytes]) -> int:
