@@ -8,9 +8,17 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from sovfixer_async.emulator import control, data, extraction, jobs
+from sovfixer_async.emulator import (
+    control,
+    data,
+    extraction,
+    extraction_feeds,
+    extraction_misc,
+    jobs,
+)
 from sovfixer_async.emulator.callbacks import CALLBACKS, CallbackScheduler, callbacks_context
 from sovfixer_async.emulator.faults import FAULTS, FaultInjector, faults_middleware
+from sovfixer_async.emulator.limits import TooLarge
 from sovfixer_async.emulator.protocol import BadRequest, NotFound, bad_request, error_response
 from sovfixer_async.emulator.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from sovfixer_async.emulator.settings import EmulatorSettings
@@ -47,6 +55,22 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     return response
 
 
+async def refuse_unread(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Send ``response`` and close the connection when a compressed body was left unread.
+
+    aiohttp would otherwise read and inflate the rest of it on the event loop before the
+    next request: seconds of stall for a gzip bomb. (A plain body is cheap to drain, and
+    draining it lets the client, still sending, read the answer.)
+    """
+    if request.content.is_eof() or "Content-Encoding" not in request.headers:
+        return response
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Turn refusals and aiohttp's own HTTP errors into the JSON error body of contract 2.5."""
@@ -57,6 +81,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return bad_request(exc)
     except NotFound as exc:
         return error_response(404, exc.message)
+    except TooLarge as exc:
+        return await refuse_unread(request, error_response(413, exc.message))
     except RequestPayloadError as exc:  # e.g. a body that claims gzip but is not
         return error_response(400, f"The request body could not be read: {exc}")
     except web.HTTPException as exc:
@@ -66,7 +92,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         if exc.status == 404:
             text = f"No route for {request.method} {request.path}."
         allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        return error_response(exc.status, str(text), headers=allow)
+        answer = error_response(exc.status, str(text), headers=allow)
+        return await refuse_unread(request, answer) if exc.status == 413 else answer
     except Exception as exc:  # an emulator bug: still answer JSON, and say so in the log
         logger.exception("emulator error on %s %s", request.method, request.path)
         return error_response(500, f"Emulator error: {type(exc).__name__}: {exc}")
@@ -95,7 +122,9 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app[RATE_LIMITER] = RateLimiter.from_settings(settings)
     app[CALLBACKS] = CallbackScheduler(state, stats, settings.callback_retry_seconds)
     app.cleanup_ctx.append(callbacks_context)
+    extraction_feeds.add_routes(app)  # /api/v1/sov/history before /api/v1/sov/{id}
     extraction.add_routes(app)
+    extraction_misc.add_routes(app)
     data.add_routes(app)
     control.add_routes(app)
     return app

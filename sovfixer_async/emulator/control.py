@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from attrs import asdict
 
+from sovfixer_async.emulator.bodies import read_json
 from sovfixer_async.emulator.faults import FAULTS
 from sovfixer_async.emulator.protocol import BadRequest, parse_int
 from sovfixer_async.emulator.route_faults import RouteFault
@@ -42,13 +43,7 @@ async def get_faults(request: web.Request) -> web.Response:
 
 @routes.post("/_emulator/faults")
 async def set_faults(request: web.Request) -> web.Response:
-    raw = await request.read()
-    try:
-        changes = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from exc
-    if not isinstance(changes, dict):
-        raise BadRequest("The body must be a JSON object of fault knobs.")
+    changes = await read_json(request, dict) or {}
     knobs = request.app[FAULTS].knobs
     knobs.merge(changes)
     return web.json_response(knobs.as_dict())
@@ -69,7 +64,7 @@ async def add_route_faults(request: web.Request) -> web.Response:
         raise BadRequest(f"A route fault body is at most {MAX_RULES_BODY} bytes.")
     try:
         doc = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # 256 KiB of '[' is too deep
         raise BadRequest(f"Malformed JSON body: {exc}") from exc
     items = doc if isinstance(doc, list) else [doc]
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from sovfixer_async.emulator import catalog, enrich, jobs, views
+from sovfixer_async.emulator.bodies import read_json
 from sovfixer_async.emulator.callbacks import CALLBACKS
 from sovfixer_async.emulator.downloads import serve_blob
 from sovfixer_async.emulator.extraction import check_sources
@@ -38,6 +41,25 @@ NUMERIC_FIELDS = frozenset({"latitude", "longitude"})
 
 def _state(request: web.Request) -> EmulatorState:
     return request.app[STATE]
+
+
+def check_timeout(value: object) -> float | None:
+    """A ``timeout`` (JSON number or query text): a finite number of seconds, not negative
+    (400 otherwise: NaN, infinity, 5000 digits, text)."""
+    if value is None:
+        return None
+    number = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float
+            number = math.inf
+    elif isinstance(value, str) and len(value) <= 64:
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise BadRequest("timeout must be a finite number of seconds, not negative.", "timeout")
+    return number
 
 
 def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], list[str], JSONDict]:
@@ -81,9 +103,7 @@ def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], l
         "callback_url": doc.get("callback_url") or None,
     }
     parse_bool(doc.get("check_cache", True), "check_cache")  # type-checked, no cache here
-    timeout = doc.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
-        raise BadRequest("timeout must be a number of seconds.", "timeout")
+    check_timeout(doc.get("timeout"))
     if options["callback_url"] is not None and not isinstance(options["callback_url"], str):
         raise BadRequest("callback_url must be a string.", "callback_url")
     return locations, sources, options
@@ -92,12 +112,12 @@ def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], l
 @routes.post("/api/v1/bulk_enhance", name="bulk_enhance")
 async def bulk_enhance(request: web.Request) -> web.Response:
     state = _state(request)
-    raw = await request.read()  # aiohttp has already undone Content-Encoding: gzip
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from exc
-    locations, sources, options = _validate_bulk(state, doc)
+    # aiohttp undoes Content-Encoding: gzip in bounded steps; read_json caps the decoded size
+    # and checks the body in the worker thread that decodes it (if it is large)
+    checked = await read_json(request, functools.partial(_validate_bulk, state))
+    if checked is None:
+        raise BadRequest("The body must be a JSON object.")
+    locations, sources, options = checked
     jobs.advance(state)
     job = jobs.create_bulk(
         state,
@@ -144,7 +164,7 @@ def _location_from_query(query: Body) -> JSONDict:
         value: Any = values[0]
         if key in NUMERIC_FIELDS:
             try:
-                value = float(value)
+                value = float(value) if len(value) <= 64 else math.nan
             except ValueError:
                 raise BadRequest(f"{key} must be a number.", key) from None
         location[key] = value
@@ -165,6 +185,7 @@ async def enhance(request: web.Request) -> web.Response:
             "address_line_1 and city.",
             "address",
         )
+    check_timeout(query.get("timeout"))
     include_raw = query.get_bool("include_raw_response", False)
     query.get_bool("check_cache", True)  # type-checked, no cache here
     data = jobs.enhance_one(state, location, sources, include_raw=include_raw)

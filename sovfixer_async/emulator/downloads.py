@@ -17,7 +17,15 @@ from sovfixer_async.emulator.state import Blob
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 UNSATISFIABLE = (-1, -1)
+#: Range positions with more digits than this are beyond any file (int() would refuse > 4300).
+_MAX_DIGITS = 18
+_BEYOND = 1 << 63
 _CHUNK = 1 << 20
+
+
+def _position(digits: str) -> str:
+    """Digits as given, or those of a position past any file when there are too many."""
+    return str(_BEYOND) if len(digits) > _MAX_DIGITS else digits
 
 
 def parse_range(header: str, total: int) -> tuple[int, int] | None:
@@ -25,11 +33,11 @@ def parse_range(header: str, total: int) -> tuple[int, int] | None:
     match = _RANGE.match(header)
     if match is None:
         return None  # malformed or several ranges: serve the whole file
-    first_s, last_s = match.groups()
+    first_s, last_s = (_position(s) for s in match.groups())
     if not first_s and not last_s:
         return None
     if not first_s:
-        suffix = int(last_s)
+        suffix = int(last_s)  # a suffix longer than the file: the whole file
         if suffix == 0 or total == 0:
             return UNSATISFIABLE
         return (max(0, total - suffix), total - 1)

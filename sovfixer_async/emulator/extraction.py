@@ -1,42 +1,37 @@
-"""Ping.Extraction (SOV Fixer) routes: contract 3.1-3.14.
+"""Ping.Extraction (SOV Fixer) routes: parse, updates, outputs (contract 3.1-3.10).
 
-Handlers validate, then hand over to :mod:`jobs` (state changes) and :mod:`views`
-(response bodies). Each begins with :func:`jobs.advance`, so what it reports reflects
-every job that has ended by now.
+The feeds (history, activity) are in :mod:`extraction_feeds`, the odds and ends (3.14) in
+:mod:`extraction_misc`. Uploads are read off the event loop (:mod:`uploads`). Handlers
+validate, then hand over to :mod:`jobs` (state changes) and :mod:`views` (response bodies).
+Each begins with :func:`jobs.advance`, so what it reports reflects every job that has ended.
 """
 
 from __future__ import annotations
 
-import bisect
-import importlib.metadata
 from collections.abc import Sequence
 from pathlib import PurePath
 
 from aiohttp import web
 
 from sovfixer_async.emulator import catalog, jobs, views
+from sovfixer_async.emulator.bodies import read_body
 from sovfixer_async.emulator.callbacks import CALLBACKS
 from sovfixer_async.emulator.downloads import serve_blob
+from sovfixer_async.emulator.prepared import read_ahead
 from sovfixer_async.emulator.protocol import (
     BadRequest,
     Body,
     JSONDict,
     NotFound,
     error_response,
-    iso_ms,
     origin_of,
-    parse_compact,
     parse_int,
-    query_body,
-    read_body,
 )
 from sovfixer_async.emulator.state import STATE, Blob, EmulatorState, Revision, Sov, UpdateJob
 from sovfixer_async.emulator.stats import STATS
+from sovfixer_async.emulator.uploads import parse_csvs, read_workbooks, release_workbooks
 
 routes = web.RouteTableDef()
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 250
 
 
 def _state(request: web.Request) -> EmulatorState:
@@ -85,13 +80,6 @@ def check_sources(values: Sequence[object], field: str) -> list[str]:
     return codes
 
 
-def page_size_of(body: Body) -> int:
-    size = parse_int(body.get("page_size", DEFAULT_PAGE_SIZE), "page_size")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}.", "page_size")
-    return size
-
-
 # --- 3.1 / 3.2 / 3.3 parse ---------------------------------------------------------------
 
 
@@ -118,10 +106,29 @@ async def create_sov(request: web.Request) -> web.Response:
     # Accepted and type-checked, without effect in the emulator.
     body.get_bool("allow_ping_data_api", True)
     body.get_bool("skip_prior_update_reuse", False)
+    files = [(u.filename, u.data) for u in uploads]
+    workbooks = await read_workbooks(files)  # off the loop; the job code finds them read
     jobs.advance(state)
-    sov = jobs.create_parse(
+    with read_ahead(workbooks):
+        sov = _create_parse(request, state, body, files, document_type, formats, integrations)
+    await release_workbooks(workbooks)
+    request.app[STATS].jobs_created["parse"] += 1
+    request.app[CALLBACKS].watch(sov.parse)
+    return created({"id": sov.id, "message": "OK"})
+
+
+def _create_parse(
+    request: web.Request,
+    state: EmulatorState,
+    body: Body,
+    files: list[tuple[str, bytes]],
+    document_type: str,
+    formats: list[str],
+    integrations: list[str],
+) -> Sov:
+    return jobs.create_parse(
         state,
-        uploads=[(u.filename, u.data) for u in uploads],
+        uploads=files,
         origin=origin_of(request),
         document_type=document_type,
         output_formats=formats,
@@ -131,9 +138,6 @@ async def create_sov(request: web.Request) -> web.Response:
         client_ref=body.get_str("client_ref"),
         extra_data=body.with_prefix("extra_data_"),
     )
-    request.app[STATS].jobs_created["parse"] += 1
-    request.app[CALLBACKS].watch(sov.parse)
-    return created({"id": sov.id, "message": "OK"})
 
 
 def _sov(state: EmulatorState, sovid: str) -> Sov:
@@ -141,155 +145,6 @@ def _sov(state: EmulatorState, sovid: str) -> Sov:
     if sov is None:
         raise NotFound("SOV", sovid)
     return sov
-
-
-@routes.get("/api/v1/sov/history", name="history")
-async def history(request: web.Request) -> web.Response:
-    state = _state(request)
-    query = query_body(request)
-    size = page_size_of(query)
-    start = query.get_str("start")
-    cursor = query.get_str("cursor_id")
-    jobs.advance(state)
-    records = state.history
-    begin = 0
-    if start is not None:
-        begin = bisect.bisect_left(
-            records, parse_compact(start, "start"), key=lambda r: r.completed
-        )
-    if cursor is not None:
-        index = state.history_index.get(cursor)
-        if index is None:
-            raise BadRequest(f"Unknown cursor_id {cursor!r}.", "cursor_id")
-        begin = max(begin, index + 1)
-    page = records[begin : begin + size]
-    return web.json_response(
-        {
-            "results": [views.history_row(r) for r in page],
-            "cursor_id": page[-1].id if page else cursor,
-        }
-    )
-
-
-@routes.get("/api/v1/sov/history/{id}", name="history_item")
-async def history_item(request: web.Request) -> web.Response:
-    state = _state(request)
-    jobs.advance(state)
-    ident = request.match_info["id"]
-    index = state.history_index.get(ident)
-    if index is None:
-        raise NotFound("History record", ident)
-    return web.json_response(views.history_item(state, state.history[index], origin_of(request)))
-
-
-ACTIVITY_STATUSES = frozenset(catalog.ACTIVITY_STATUSES)
-ORIGINS = frozenset(catalog.ORIGINS)
-
-
-@routes.get("/api/v1/sov/activity", name="activity")
-async def activity(request: web.Request) -> web.Response:
-    state = _state(request)
-    query = query_body(request)
-    size = page_size_of(query)
-    fields = [
-        f.strip() for v in query.get_list("fields") or [] for f in str(v).split(",") if f.strip()
-    ]
-    unknown = [f for f in fields if f not in views.ACTIVITY_FIELDS]
-    if unknown:
-        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}.", "fields")
-    status = query.get_str("status")
-    if status is not None and status not in ACTIVITY_STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(sorted(ACTIVITY_STATUSES))}.", "status")
-    origin_filter = query.get_str("origin")
-    if origin_filter is not None and origin_filter not in ORIGINS:
-        raise BadRequest("origin must be api or email.", "origin")
-    bounds = {
-        op: parse_compact(value, f"completed_time__{op}")
-        for op in ("gt", "gte", "lt", "lte")
-        if (value := query.get_str(f"completed_time__{op}")) is not None
-    }
-    now = jobs.advance(state)
-    matches = [
-        sov
-        for sov in reversed(state.sovs.values())
-        if _activity_match(sov, query, status, origin_filter, bounds, now)
-    ]
-    ids = [s.id for s in matches]
-    cursor, prev_cursor = query.get_str("cursor_id"), query.get_str("prev_cursor_id")
-    if cursor is not None:
-        begin = _position(ids, cursor, "cursor_id") + 1
-    elif prev_cursor is not None:
-        begin = max(0, _position(ids, prev_cursor, "prev_cursor_id") - size)
-    else:
-        begin = 0
-    page = matches[begin : begin + size]
-    remaining = max(0, len(matches) - begin - len(page))
-    origin = origin_of(request)
-    results = []
-    for sov in page:
-        entry = views.activity_entry(state, sov, now, origin)
-        if fields:
-            entry = {k: v for k, v in entry.items() if k in fields or k == "id"}
-        results.append(entry)
-    return web.json_response(
-        {
-            "results": results,
-            "cursor_id": page[-1].id if page and remaining else None,
-            "prev_cursor_id": page[0].id if page and begin > 0 else None,
-            "remaining_count": remaining,
-            "has_remaining": remaining > 0,
-            "total_count": len(matches),
-            "total_size_without_cursors": str(len(matches)),
-        }
-    )
-
-
-def _position(ids: list[str], cursor: str, field: str) -> int:
-    try:
-        return ids.index(cursor)
-    except ValueError:
-        raise BadRequest(f"Unknown {field} {cursor!r}.", field) from None
-
-
-def _activity_match(
-    sov: Sov,
-    query: Body,
-    status: str | None,
-    origin: str | None,
-    bounds: dict[str, float],
-    now: float,
-) -> bool:
-    wanted_id = query.get_str("id")
-    if wanted_id is not None and sov.id != wanted_id:
-        return False
-    if origin == "email" or query.get_str("pingid") is not None:
-        return False  # every emulated SOV arrived through the API and has no Ping ID
-    if status is not None and views.STATUS_LETTERS[views.job_status(sov.parse, now)] != status:
-        return False
-    for name in ("company__short_name", "division__short_name"):
-        names = query.get_list(name)
-        if names and "EMULATOR" not in {str(n).upper() for n in names}:
-            return False
-    search = query.get_str("search")
-    if search is not None:
-        haystack = " ".join(
-            [sov.id, sov.source_filename, sov.client_ref or "", *map(str, sov.extra_data.values())]
-        )
-        if search.lower() not in haystack.lower():
-            return False
-    if bounds:
-        done = sov.parse.ends if sov.parse.finished else None
-        if done is None:
-            return False
-        checks = {
-            "gt": done > bounds.get("gt", -1.0),
-            "gte": done >= bounds.get("gte", -1.0),
-            "lt": done < bounds.get("lt", float("inf")),
-            "lte": done <= bounds.get("lte", float("inf")),
-        }
-        if not all(checks.values()):
-            return False
-    return True
 
 
 @routes.get("/api/v1/sov/get_or_create_output/{id}", name="output_status")
@@ -382,7 +237,9 @@ async def add_locations(request: web.Request) -> web.Response:
     files = [f for f in body.files if f.name == "file"]
     if not files:
         raise BadRequest("A CSV file is required.", "file")
-    batches = [jobs.parse_locations_csv(f.data) for f in files]
+    batches = await parse_csvs([f.data for f in files], jobs.parse_locations_csv)
+    if job.started is not None:  # started while the files were read
+        raise BadRequest(f"Update {job.id} has already been started.", "id")
     job.batches.extend(batches)
     count = sum(len(b) for b in batches)
     request.app[STATS].locations_submitted += count
@@ -475,82 +332,6 @@ async def output_formats(request: web.Request) -> web.Response:
     if sovid:
         _sov(state, sovid)
     return web.json_response({"output_formats": state.allowed_formats()})
-
-
-# --- 3.14 misc ---------------------------------------------------------------------------
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("sovfixer-async")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-@routes.get("/api/v1/serverinfo", name="serverinfo")
-async def serverinfo(request: web.Request) -> web.Response:
-    state = _state(request)
-    return web.json_response(
-        {
-            "server": "sovfixer-async emulator",
-            "version": _version(),
-            "apis": ["Ping.Extraction", "Ping.Data"],
-            "time": iso_ms(state.clock()),
-            "job_seconds": state.settings.job_seconds,
-        }
-    )
-
-
-@routes.post("/api/v1/sov/{sovid}/add_building", name="add_building")
-async def add_building(request: web.Request) -> web.Response:
-    state = _state(request)
-    body = await read_body(request)
-    jobs.advance(state)
-    sov = _sov(state, request.match_info["sovid"])
-    data = body.get_object("building_data")
-    if data is None:
-        raise BadRequest("building_data (an object) is required.", "building_data")
-    if sov.latest() is None:
-        raise BadRequest(f"SOV {sov.id} has not been parsed successfully (yet).", "sovid")
-    building = jobs.add_building(sov, data)
-    return web.json_response({"message": "OK", "item_key": building["item_key"]})
-
-
-@routes.get("/api/v1/building/{item_key}", name="building")
-async def building(request: web.Request) -> web.Response:
-    state = _state(request)
-    jobs.advance(state)
-    item_key = request.match_info["item_key"]
-    found = jobs.find_building(state, item_key)
-    if found is None:
-        raise NotFound("Building", item_key)
-    return web.json_response(found)
-
-
-@routes.get("/api/v1/pli/policy/{sovid}/get_public_shareable_url", name="shareable_url")
-async def shareable_url(request: web.Request) -> web.Response:
-    sov = _sov(_state(request), request.match_info["sovid"])
-    return web.json_response({"url": f"{origin_of(request)}/maps/shared/{sov.id}"})
-
-
-@routes.post("/api/v1/submission", name="submission")
-async def submission(request: web.Request) -> web.Response:
-    state = _state(request)
-    body = await read_body(request)
-    document_type = (body.get_str("document_type") or "SOV").upper()
-    if document_type not in catalog.DOCUMENT_TYPES:
-        raise BadRequest(f"Unknown document_type {document_type!r}.", "document_type")
-    jobs.advance(state)
-    number, job = jobs.create_submission(
-        state,
-        origin=origin_of(request),
-        document_type=document_type,
-        client_ref=body.get_str("client_ref"),
-        extra_data=body.with_prefix("extra_data_"),
-        filename=body.get_str("filename"),
-    )
-    request.app[STATS].jobs_created["update"] += 1
-    return created({"message": "OK", "id": number, "sudid": job.id})
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,12 +1,11 @@
 """Wire helpers shared by the route modules: request bodies, error bodies, timestamps, URLs.
 
 Request bodies arrive as JSON, form-urlencoded, multipart or nothing at all (contract 2.4);
-:func:`read_body` turns each into one :class:`Body` so handlers never care which it was.
+:func:`bodies.read_body` turns each into one :class:`Body` so handlers never care which it was.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -16,7 +15,13 @@ from typing import Any
 from aiohttp import web
 from attrs import define, field
 
+from sovfixer_async.emulator import json_bounded
+from sovfixer_async.emulator.limits import TooLarge
+
 JSONDict = dict[str, Any]
+
+#: A JSON object sent as a form field is decoded on the event loop: kept small.
+MAX_JSON_FIELD_CHARS = 256 * 1024
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
@@ -152,9 +157,13 @@ class Body:
         if isinstance(value, str):
             if not value.strip():
                 return None
+            if len(value) > MAX_JSON_FIELD_CHARS:
+                raise TooLarge(f"{name} is longer than {MAX_JSON_FIELD_CHARS} characters.")
             try:
-                value = json.loads(value)
-            except ValueError as exc:
+                value = json_bounded.loads(value)
+            except json_bounded.JSONTooLarge as exc:
+                raise TooLarge(f"{name} is too large: {exc}.") from None
+            except json_bounded.JSONInvalid as exc:
                 raise BadRequest(f"{name} must be a JSON object.", name) from exc
         if not isinstance(value, dict):
             raise BadRequest(f"{name} must be a JSON object.", name)
@@ -165,43 +174,6 @@ class Body:
         return {
             k[len(prefix) :]: v[-1] for k, v in self.fields.items() if k.startswith(prefix) and v
         }
-
-
-def _from_multidict(md: Mapping[str, Any]) -> Body:
-    # A MultiDictProxy: items() yields every value of a repeated key.
-    body = Body()
-    for key, value in md.items():
-        if isinstance(value, web.FileField):
-            # aiohttp clients percent-encode multipart filenames; requests sends them raw.
-            filename = urllib.parse.unquote(value.filename or "upload")
-            body.files.append(Upload(key, filename, value.file.read()))
-        else:
-            body.fields.setdefault(key, []).append(value)
-    return body
-
-
-async def read_body(request: web.Request) -> Body:
-    """Parse a JSON, form-urlencoded, multipart or empty body (gzip already undone by aiohttp)."""
-    ctype = request.content_type
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return _from_multidict(await request.post())
-    raw = await request.read()
-    if not raw.strip():
-        return Body()
-    if ctype == "application/json" or raw.lstrip()[:1] in (b"{", b"["):
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise BadRequest(f"Malformed JSON body: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise BadRequest("The JSON body must be an object.")
-        return Body(fields={k: [v] for k, v in doc.items()}, is_json=True)
-    # A form body sent without its content type.
-    pairs = urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
-    body = Body()
-    for key, value in pairs:
-        body.fields.setdefault(key, []).append(value)
-    return body
 
 
 def query_body(request: web.Request) -> Body:
