@@ -29,8 +29,8 @@ from sovfixer_async import (
     UpdateJob,
     as_completed,
 )
-from sovfixer_async._cli.commands import copy_file
 from sovfixer_async._cli.context import Context
+from sovfixer_async._cli.enhance import copy_file
 from sovfixer_async._cli.progress import Reporter, human_bytes
 from sovfixer_async.emulator import run_emulator
 from sovfixer_async.emulator.outputs import make_xlsx
