@@ -35,6 +35,7 @@ from sovfixer_async._cli.parser import (
     build_parser,
     find_command,
     globals_of,
+    glue_dash_values,
 )
 from sovfixer_async._cli.progress import Reporter, choose_mode
 
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             emulator_parser.error(str(exc))
         return emulator_main(words[index + 1 :])
     parser = build_parser()
-    args = parser.parse_args(words)
+    args = parser.parse_args(glue_dash_values(words))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

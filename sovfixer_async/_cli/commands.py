@@ -163,7 +163,7 @@ async def update(ctx: Context, args: argparse.Namespace) -> int:
 def started(ctx: Context, handle: JobHandle[Any] | BulkRun, what: str) -> None:
     """``--no-wait``: the job's id, token and the command that follows it."""
     ctx.reporter.result(
-        what,
+        "started",
         f"{what} {handle.kind} {handle.id}; follow it with: {ctx.hint_for(handle)}",
         kind=handle.kind,
         id=handle.id,

@@ -213,12 +213,13 @@ async def datasources(ctx: Context, args: argparse.Namespace) -> int:
             )
         rep.result("datasource", describe_source(config), code=args.code.upper(), **as_data(config))
         return 0
+    width = max([len(code) for code in found] + [4])
     if rep.mode != "json":
-        rep.result("datasources", f"{'CODE':<8} {'CREDENTIALS':<11} NAME")
+        rep.result("datasources", f"{'CODE':<{width}} {'CREDENTIALS':<11} NAME")
     for code, config in sorted(found.items()):
         rep.result(
             "datasource",
-            f"{code:<8} {'yes' if config.requires_credentials else 'no':<11} "
+            f"{code:<{width}} {'yes' if config.requires_credentials else 'no':<11} "
             f"{config.source_name or ''}".rstrip(),
             code=code,
             **as_data(config),

@@ -32,7 +32,7 @@ def _callback_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--callback-url",
         metavar="URL",
-        help="a URL the server POSTs the result to when the job ends (https)",
+        help="a URL the server POSTs the result to when the job ends",
     )
 
 

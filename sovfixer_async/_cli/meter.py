@@ -68,7 +68,7 @@ class Meter:
     #: Weight of the newest rate in the smoothed one (tqdm's default is 0.3).
     smoothing: float = 0.3
     #: Samples closer than this are merged (a redraw every 0.1 s would be noise).
-    window: float = 0.5
+    window: float = 0.25
 
     def sample(self, done: float) -> None:
         t = self.now()
@@ -81,7 +81,7 @@ class Meter:
             return
         instant = max(0.0, done - last_done) / (t - last_t)
         overall = max(0.0, done - self.first[1]) / (t - self.first[0])
-        if self.rate is None:
+        if not self.rate:  # nothing moved yet: the average so far is all there is
             self.rate = overall
         else:  # exponential smoothing, pulled towards the run's average (no wild swings)
             smoothed = self.smoothing * instant + (1 - self.smoothing) * self.rate

@@ -185,6 +185,23 @@ def build_emulator_parser() -> Parser:
     return parser
 
 
+#: Options whose value may start with ``-`` (``usage --start -30d``, as click takes it).
+DASH_VALUE_OPTIONS = frozenset({"--start", "--end"})
+
+
+def glue_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--start -30d`` -> ``--start=-30d`` (argparse would read ``-30d`` as an option)."""
+    words: list[str] = []
+    glue = False
+    for word in argv:
+        if glue and word.startswith("-") and word != "--":
+            words[-1] = f"{words[-1]}={word}"
+        else:
+            words.append(word)
+        glue = word in DASH_VALUE_OPTIONS
+    return words
+
+
 def find_command(argv: Sequence[str]) -> int | None:
     """Index of the subcommand in a raw argv (skipping global options and their values)."""
     skip = False
