@@ -7,6 +7,7 @@ back as their blocking twins; async iterators as plain iterators.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import weakref
@@ -88,6 +89,11 @@ def _iterating(
     return call
 
 
+def _stop(portal: BlockingPortal) -> None:
+    with contextlib.suppress(RuntimeError):  # already stopped
+        portal.call(portal.stop, True)
+
+
 class Client:
     """Blocking client of the SOVFixer (Ping.Extraction) and Ping.Data APIs.
 
@@ -113,6 +119,10 @@ class Client:
         stack = ExitStack()
         try:
             portal = stack.enter_context(start_blocking_portal(name="sovfixer-async-sync"))
+            # Runs once the client has closed, before the loop thread is joined: calls still
+            # in flight (another thread's wait) are cancelled, so closing never hangs on
+            # them; their threads get concurrent.futures.CancelledError.
+            stack.callback(_stop, portal)
             inner = portal.call(lambda: _async.Client(config=config, on_event=on_event, **options))
             stack.enter_context(portal.wrap_async_context_manager(inner))
         except BaseException:
@@ -197,7 +207,11 @@ class Client:
         self._portal().call(self._inner().subscribe, callback)
 
     def events(self) -> Iterator[Event]:
-        """Every progress event from now on (blocks between events; ``break`` to stop)."""
+        """Progress events, from the first ``next()`` on (blocks between events).
+
+        ``break`` (or ``close()``) stops listening. To see every event from the start, pass
+        ``on_event=`` to the client (it is called in the loop thread).
+        """
         return iterate(self._portal(), self._portal().call(self._inner().events))
 
     # -- calls -------------------------------------------------------------------------

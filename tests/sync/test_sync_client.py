@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import sovfixer_async
-from sovfixer_async import InvalidInputError, JobFailed, JobSubmitted, SOVFixerError
+from sovfixer_async import (
+    InvalidInputError,
+    JobCompleted,
+    JobFailed,
+    JobSubmitted,
+    SOVFixerError,
+)
 from sovfixer_async.emulator import RunningEmulator
 from sovfixer_async.emulator.outputs import make_xlsx
 from sovfixer_async.sync import (
@@ -148,3 +155,49 @@ def test_handles_of_two_clients_do_not_mix(options: dict[str, str]) -> None:
 def test_same_methods_as_the_async_client() -> None:
     public = {n for n in dir(sovfixer_async.Client) if not n.startswith("_")}
     assert public <= {n for n in dir(Client) if not n.startswith("_")}
+
+
+def test_events_iterate_and_a_failed_start_leaves_no_thread(options: dict[str, str]) -> None:
+    with Client(**options) as client:
+        events = client.events()
+        job = client.get_or_create_output(SOVID, "json", overwrite_existing=True)
+        waiter = threading.Thread(target=job.wait)  # polls the job while we read events
+        waiter.start()
+        seen = []
+        for event in events:
+            seen.append(event)
+            if isinstance(event, JobCompleted) and event.job_id == job.id:
+                break
+        events.close()
+        waiter.join(30)
+        assert job.done
+    assert isinstance(seen[-1], JobCompleted)
+    before = threading.active_count()
+    with pytest.raises(TypeError, match="no_such_option"):
+        Client(no_such_option=1, **options)
+    assert threading.active_count() == before  # the loop thread was stopped and joined
+
+
+def test_close_does_not_hang_on_another_threads_wait(options: dict[str, str]) -> None:
+    client = Client(**options)
+    outcome: list[BaseException | None] = []
+    listening = threading.Event()
+
+    def listen() -> None:
+        events = client.events()
+        listening.set()
+        try:
+            next(events)  # no job runs: this waits until the client closes
+            outcome.append(None)
+        except BaseException as exc:  # what the waiting thread sees
+            outcome.append(exc)
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    listening.wait(10)
+    time.sleep(0.3)  # let the call reach the loop (if not, close() is simply earlier)
+    client.close()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], BaseException)
