@@ -113,6 +113,14 @@ def integrations_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def noinput_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--noinput",
+        action="store_true",
+        help="accepted for the official CLI (this one never asks for confirmation)",
+    )
+
+
 def no_wait_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--no-wait",

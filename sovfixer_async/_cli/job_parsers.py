@@ -16,6 +16,7 @@ from sovfixer_async._cli.argtypes import (
     integrations_option,
     key_value,
     no_wait_option,
+    noinput_option,
     non_negative_float,
     out_option,
     positive_int,
@@ -109,6 +110,7 @@ def _update(update: argparse.ArgumentParser) -> None:
     _client_ref_option(update)
     out_option(update, ".", "where outputs are saved")
     no_wait_option(update, "the update has started")
+    noinput_option(update)
 
 
 def _output(output: argparse.ArgumentParser) -> None:
@@ -156,6 +158,7 @@ def _parse(parse: argparse.ArgumentParser) -> None:
     )
     out_option(parse, ".", "where outputs are saved")
     no_wait_option(parse, "every file is submitted")
+    noinput_option(parse)
 
 
 def _enhance(enhance: argparse.ArgumentParser) -> None:

@@ -145,7 +145,7 @@ def test_dash_values(argv: list[str], expected: list[str]) -> None:
 
 def test_official_names_and_spellings() -> None:
     parse = build_parser().parse_args(
-        ["fix", "a.xlsx", "-W", "wf", "--client-ref", "r", "--nowait", "-I", "X"]
+        ["fix", "a.xlsx", "-W", "wf", "--client-ref", "r", "--nowait", "-I", "X", "--noinput"]
     )
     assert (parse.command, parse.workflow, parse.client_ref, parse.no_wait) == (
         "parse",
