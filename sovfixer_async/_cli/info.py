@@ -10,7 +10,13 @@ from typing import Any
 import anyio
 import attrs
 
-from sovfixer_async import Client, InvalidInputError
+from sovfixer_async import (
+    Client,
+    InvalidInputError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
 from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
 from sovfixer_async.models import DatasourceConfig, HistoryRecord, SOVData
@@ -63,18 +69,24 @@ async def history(ctx: Context, args: argparse.Namespace) -> int:
     async with ctx.client(progress=False) as client:
         while True:
             start = args.start if cursor is None else None
-            async for record in client.history(
-                start=start, cursor_id=cursor, page_size=args.page_size
-            ):
-                cursor = record.id
-                ctx.continue_hint = _continue(ctx, args, cursor)
-                if record.id in seen_set:
-                    continue
-                if len(seen) == seen.maxlen:
-                    seen_set.discard(seen[0])
-                seen.append(record.id)
-                seen_set.add(record.id)
-                rep.result("record", history_line(record), **as_data(record))
+            try:
+                async for record in client.history(
+                    start=start, cursor_id=cursor, page_size=args.page_size
+                ):
+                    cursor = record.id
+                    ctx.continue_hint = _continue(ctx, args, cursor)
+                    if record.id in seen_set:
+                        continue
+                    if len(seen) == seen.maxlen:
+                        seen_set.discard(seen[0])
+                    seen.append(record.id)
+                    seen_set.add(record.id)
+                    rep.result("record", history_line(record), **as_data(record))
+            except (TransportError, ServerError, RateLimitedError) as exc:
+                if not args.follow:
+                    raise
+                # A follower outlives a bad minute of the server: the next look retries.
+                rep.warn(f"history: {exc}; looking again in {args.interval:g} s")
             if not args.follow:
                 return 0
             await anyio.sleep(args.interval)

@@ -119,3 +119,60 @@ async def test_history_follow_prints_new_records_and_ends_quietly(
     assert len(ids) == len(set(ids))  # no record twice across looks
     assert ids[0] == SOVID
     assert f"--cursor-id {ids[-1]}" in err
+
+
+async def test_history_follow_outlives_a_server_error(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """A hostile history feed: a page, a 500, the same page again, then a new record."""
+    from aiohttp import web
+
+    looks: list[str | None] = []
+    record = {"record_type": "ORIG", "status": "C", "completed_time": "2024-06-01T00:00:00Z"}
+
+    async def feed(request: web.Request) -> web.Response:
+        looks.append(request.query.get("cursor_id"))
+        answers: list[tuple[int, list[str]]] = [
+            (200, ["h-1"]),  # the first look
+            (200, []),
+            (500, []),  # a bad minute of the server
+            (200, ["h-1"]),  # a page sent again: dropped
+            (200, ["h-2"]),
+        ]
+        status, ids = answers[len(looks) - 1] if len(looks) <= len(answers) else (200, [])
+        if status != 200:
+            return web.json_response({"message": "boom"}, status=status)
+        results = [{**record, "id": i, "sovid": i} for i in ids]
+        return web.json_response({"results": results, "cursor_id": ids[-1] if ids else None})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/sov/history", feed)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        args = ["history", "-F", "--interval", "0.05", "--json", "--api-url", url]
+        with anyio.fail_after(30):
+            async with await anyio.open_process(
+                [*COMMAND, *args], cwd=tmp_path, env=cli_env
+            ) as process:
+                assert process.stdout is not None
+                stream = TextReceiveStream(process.stdout)
+                text = ""
+                while "h-2" not in text:
+                    text += await stream.receive()
+                process.send_signal(signal.SIGINT)
+                async for chunk in stream:
+                    text += chunk
+                assert process.stderr is not None
+                err = "".join([c async for c in TextReceiveStream(process.stderr)])
+                code = await process.wait()
+    finally:
+        await runner.cleanup()
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in text.splitlines()] == ["h-1", "h-2"]
+    assert "HTTP 500" in err
+    assert "looking again" in err
+    assert looks[1:4] == ["h-1", "h-1", "h-1"]  # the cursor is kept across the error
