@@ -171,10 +171,11 @@ class Family:
         self.meter.sample(done)
         parts = [f"{self.share():4.0%}"]
         rate = self.meter.rate
-        if rate is not None and done < total:
+        if rate and done < total:  # nothing moved yet: no rate, no guess
             parts.append(human_rate(rate, "loc" if self.bulk else "jobs"))
             eta = self.meter.eta(done, total)
-            parts.append(f"ETA {clock(eta)}" if eta is not None else "ETA ?")
+            if eta is not None:
+                parts.append(f"ETA {clock(eta)}")
         elif total and done >= total:
             first = self.meter.first
             took = self.meter.now() - first[0] if first is not None else 0.0
