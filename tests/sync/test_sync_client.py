@@ -201,3 +201,14 @@ def test_close_does_not_hang_on_another_threads_wait(options: dict[str, str]) ->
     assert not thread.is_alive()
     assert len(outcome) == 1
     assert isinstance(outcome[0], BaseException)
+
+
+def test_webhook_receiver_ends_a_wait(options: dict[str, str]) -> None:
+    with Client(**options) as client, client.webhook_receiver() as hooks:
+        job = client.update_sov(SOVID, CORRECTIONS, callback_url=hooks)
+        assert job.wait().done
+        for _ in range(200):  # the callback may land just after a poll saw the end
+            if hooks.delivered:
+                break
+            time.sleep(0.05)
+        assert hooks.delivered >= 1
