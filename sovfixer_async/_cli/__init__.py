@@ -25,7 +25,8 @@ from sovfixer_async import (
     MissingTokenError,
     SOVFixerError,
 )
-from sovfixer_async._cli import commands
+from sovfixer_async._cli import commands, enhance, info
+from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import (
     PROG,
@@ -34,6 +35,7 @@ from sovfixer_async._cli.parser import (
     build_parser,
     find_command,
     globals_of,
+    glue_dash_values,
 )
 from sovfixer_async._cli.progress import Reporter, choose_mode
 
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             emulator_parser.error(str(exc))
         return emulator_main(words[index + 1 :])
     parser = build_parser()
-    args = parser.parse_args(words)
+    args = parser.parse_args(glue_dash_values(words))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -77,10 +79,14 @@ def _run(args: argparse.Namespace) -> int:
         "update": commands.update,
         "output": commands.output,
         "parse": commands.parse,
-        "enhance": commands.enhance,
+        "enhance": enhance.enhance,
         "formats": commands.formats,
         "status": commands.status,
         "resume": commands.resume,
+        "history": info.history,
+        "activity": info.activity,
+        "usage": info.usage,
+        "datasources": info.datasources,
     }
     options = globals_of(args)
     _logging(options.verbose)
@@ -91,6 +97,9 @@ def _run(args: argparse.Namespace) -> int:
         return anyio.run(_supervised, table[args.command], ctx, args, backend="asyncio")
     except KeyboardInterrupt:  # a signal the watcher could not take (e.g. on Windows)
         return _interrupted(ctx, signal.SIGINT)
+    except BrokenPipeError:  # stdout closed where the reporter does not write
+        reporter.closed = True
+        return _pipe_closed(ctx)
 
 
 def _logging(verbose: int) -> None:
@@ -120,6 +129,7 @@ async def _supervised(command: Command, ctx: Context, args: argparse.Namespace) 
                     received.append(signal.Signals(signum))
                     scope.cancel()
 
+    ctx.reporter.on_closed = scope.cancel
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
         with scope:
@@ -130,6 +140,8 @@ async def _supervised(command: Command, ctx: Context, args: argparse.Namespace) 
         tg.cancel_scope.cancel()
     if received:
         return _interrupted(ctx, received[0])
+    if ctx.reporter.closed:
+        return _pipe_closed(ctx)
     if error is not None:
         return _failed(ctx, error)
     return code
@@ -174,11 +186,15 @@ def _failed(ctx: Context, error: BaseException) -> int:
     line = one_line(first)
     if isinstance(first, DestinationExistsError):
         line = f"{first.path} exists; pass --force to replace it"
+        held = ctx.reporter.handles.get(first.job_id or "")
+        if held is not None and held.id not in ctx.reporter.delivered:
+            # The job ran (and was paid for): hand it over, into a folder of its own.
+            ctx.outs[held.id] = job_folder(ctx.outs.get(held.id, "."), held.id)
+            line += f"; {held.kind} {held.id} is done on the server, nothing was saved"
     if isinstance(first, JobTimeout):
         line = (
             f"{first.kind} job {first.job_id} not done after {first.waited:.0f} s "
-            f"(last state: {first.last_state or 'unknown'}); it keeps running: "
-            f"{ctx.resume_hint(first.token)}"
+            f"(last state: {first.last_state or 'unknown'}); it keeps running on the server"
         )
     if ctx.options.verbose:
         traceback.print_exception(error, file=sys.stderr)
@@ -186,29 +202,65 @@ def _failed(ctx: Context, error: BaseException) -> int:
         line += " (run with -v for the traceback)"
     ctx.reporter.emit("error", None, type=type(first).__name__, message=line, exit=code)
     ctx.reporter.warn(f"{PROG}: error: {line}")
-    _still_running(ctx)
+    _still_running(ctx, first)
     return code
 
 
-def _still_running(ctx: Context) -> list[str]:
-    """Print a resume hint (stderr) for every job that may still run; their tokens."""
+def _still_running(ctx: Context, error: BaseException | None = None) -> list[str]:
+    """Print a resume hint (stderr) for every job not delivered yet; their tokens.
+
+    That is every tracked handle whose outputs were not saved (running, or done but not
+    downloaded), the handle an error carries (``error.handle``), and every job the server
+    created before its handle was ready (its ``JobSubmitted`` event has the token).
+    """
     rep = ctx.reporter
     handles = rep.unfinished()
-    tokens = [h.token for h in handles]
-    if handles:
-        rep.warn(f"{PROG}: {len(handles)} job(s) still running on the server; resume with:")
-        for handle in handles:
-            rep.warn(ctx.resume_hint(handle.token))
+    carried = getattr(error, "handle", None)
+    if (
+        carried is not None
+        and isinstance(getattr(carried, "token", None), str)
+        and all(h.id != carried.id for h in handles)
+        and carried.id not in rep.delivered
+    ):
+        handles.append(carried)
+    hints = [(h.token, ctx.hint_for(h)) for h in handles]
+    hints += [
+        (token, ctx.resume_hint(token))
+        for job_id, token in rep.orphan_tokens.items()
+        if job_id not in rep.handles
+    ]
+    if hints:
+        rep.warn(f"{PROG}: {len(hints)} job(s) not finished here; resume with:")
+        for _, hint in hints:
+            rep.warn(hint)
+        note = ctx.token_note()
+        if note:
+            rep.warn(note)
     for job_id, kind in rep.orphans.items():
-        rep.warn(
-            f"{PROG}: {kind} job {job_id} was created on the server before its handle was "
-            "ready; check it there"
-        )
-    return tokens
+        if job_id not in rep.orphan_tokens:
+            rep.warn(
+                f"{PROG}: {kind} job {job_id} was created on the server before its handle "
+                "was ready; check it there"
+            )
+    return [token for token, _ in hints]
+
+
+def _pipe_closed(ctx: Context) -> int:
+    """stdout's reader left (``--json | head``): no traceback; hints on stderr if needed.
+
+    The exit status is 141 (128 + SIGPIPE), what a shell reports for a program a closed
+    pipe stops.
+    """
+    _still_running(ctx)
+    return 128 + 13
 
 
 def _interrupted(ctx: Context, signum: signal.Signals) -> int:
     """Report an interruption: the resume hints, exit status 128 + the signal number."""
+    if ctx.interrupt_quietly and not ctx.reporter.unfinished():
+        if ctx.continue_hint:
+            ctx.reporter.warn(f"{PROG}: continue with: {ctx.continue_hint}")
+        return 0
     ctx.reporter.warn(f"{PROG}: interrupted ({signum.name})")
     tokens = _still_running(ctx)
     ctx.reporter.emit(

@@ -15,20 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import attrs
 
 from sovfixer_async import (
     BulkEnhanceRun,
+    DestinationExistsError,
     InvalidInputError,
     JobFailed,
     JobHandle,
     as_completed,
 )
 from sovfixer_async._cli.context import Context
+from sovfixer_async._cli.enhance import finish_run
 from sovfixer_async._cli.parser import UsageError
 from sovfixer_async._cli.progress import human_bytes
 from sovfixer_async._csv_input import csv_rows
-from sovfixer_async._downloads import copy_atomic, safe_filename
+from sovfixer_async._downloads import safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 
@@ -68,16 +69,6 @@ def located(exc: InvalidInputError, origins: list[tuple[str, int]]) -> InvalidIn
     return InvalidInputError(message, field=f"{name} line {line}{match.group(2)}")
 
 
-def named(exc: InvalidInputError, filename: str) -> InvalidInputError:
-    """The SDK's ``locations...`` error of a file input, naming the file instead."""
-    field = exc.field or ""
-    if not field.startswith("locations"):
-        return exc
-    text = str(exc)
-    message = text[len(field) + 2 :] if text.startswith(f"{field}: ") else text
-    return InvalidInputError(message, field=filename + field[len("locations") :])
-
-
 # -- waiting and downloading ---------------------------------------------------------------
 
 
@@ -89,8 +80,10 @@ async def finish(
     try:
         await handle.wait()
     except JobFailed:
-        return 1  # the failure line came with the event
+        rep.delivered.add(handle.id)  # nothing to resume: the failure line came with the event
+        return 1
     paths = await handle.download(out, overwrite=force)
+    rep.delivered.add(handle.id)
     files = [{"path": str(f.path), "size": f.size, "sha256": f.sha256} for f in handle.files]
     size = sum(f.size for f in handle.files)
     text = (
@@ -127,20 +120,32 @@ async def update(ctx: Context, args: argparse.Namespace) -> int:
                 extra_data=dict(args.extra) or None,
                 update_type=args.update_type,
                 integrations=args.integrations,
+                callback_url=args.callback_url,
+                client_ref=args.client_ref,
             )
         except InvalidInputError as exc:
             raise located(exc, origins) from None
+        ctx.outs[job.id] = args.out
         rep.track(job)
         if args.no_wait:
-            rep.result(
-                "started",
-                f"started update {job.id}; follow it with: {ctx.resume_hint(job.token)}",
-                kind=job.kind,
-                id=job.id,
-                token=job.token,
-            )
+            started(ctx, job, "started")
             return 0
         return await finish(ctx, job, args.out, args.force)
+
+
+def started(ctx: Context, handle: JobHandle[Any] | BulkEnhanceRun, what: str) -> None:
+    """``--no-wait``: the job's id, token and the command that follows it."""
+    ctx.reporter.result(
+        "started",
+        f"{what} {handle.kind} {handle.id}; follow it with: {ctx.hint_for(handle)}",
+        kind=handle.kind,
+        id=handle.id,
+        token=handle.token,
+    )
+    ctx.reporter.delivered.add(handle.id)
+    note = ctx.token_note()
+    if note:
+        ctx.reporter.warn(note)
 
 
 async def output(ctx: Context, args: argparse.Namespace) -> int:
@@ -151,6 +156,7 @@ async def output(ctx: Context, args: argparse.Namespace) -> int:
         job = await client.get_or_create_output(
             args.sovid, args.format, revision=args.revision, overwrite_existing=args.overwrite
         )
+        ctx.outs[job.id] = args.out
         rep.track(job)
         return await finish(ctx, job, args.out, args.force)
 
@@ -173,13 +179,22 @@ async def parse(ctx: Context, args: argparse.Namespace) -> int:
                 output_formats=args.formats,
                 integrations=args.integrations,
                 extra_data=dict(args.extra) or None,
+                callback_url=args.callback_url,
+                update_callback_url=args.update_callback_url,
+                client_ref=args.client_ref,
+                workflow=args.workflow,
             )
             jobs.append(job)
+            ctx.outs[job.id] = job_folder(args.out, job.id)
             rep.track(job)
 
         async with anyio.create_task_group() as tg:
             for name in args.files:
                 tg.start_soon(submit, name)
+        if args.no_wait:
+            for job in jobs:
+                started(ctx, job, "submitted")
+            return 0
         return await finish_all(ctx, jobs, args.out, args.force)
 
 
@@ -210,70 +225,6 @@ def job_folder(out: str, job_id: str) -> str:
     return str(Path(out) / name)
 
 
-async def enhance(ctx: Context, args: argparse.Namespace) -> int:
-    """``enhance INPUT -s CODE...``: a bulk run (or ``--address``: one synchronous call)."""
-    if args.address is not None:
-        if args.input is not None:
-            raise UsageError("give INPUT or --address, not both")
-        return await enhance_one(ctx, args)
-    if args.input is None:
-        raise UsageError("enhance needs an INPUT file (CSV with an id column, or JSONL)")
-    target = Path(args.out)
-    if target.exists() and not args.force:
-        raise InvalidInputError(f"{target} exists; pass --force to replace it", field="--out")
-    rep = ctx.reporter
-    rep.family("enhance")
-    async with ctx.client() as client, rep.display():
-        try:
-            run = await client.bulk_enhance(
-                args.input,
-                sources=args.sources,
-                batch_size=args.batch_size,
-                include_raw_response=args.include_raw_response,
-                check_cache=not args.nocache,
-            )
-        except InvalidInputError as exc:
-            raise named(exc, args.input) from None
-        rep.track(run)
-        try:
-            status = await run.wait()
-        except JobFailed:
-            return 1
-        assert run.merged_path is not None
-        await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
-        rep.result(
-            "result",
-            f"done enhance {run.id}: {status.num_requested:,} locations, "
-            f"{status.num_problems:,} with problems, {status.num_failed_batches} failed "
-            f"batches -> {target}",
-            kind=run.kind,
-            id=run.id,
-            state=status.state,
-            token=run.token,
-            locations=status.num_requested,
-            completed=status.num_completed,
-            problems=status.num_problems,
-            failed_batches=status.num_failed_batches,
-            path=str(target),
-        )
-        return 1 if status.num_failed_batches else 0
-
-
-async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:
-    """``enhance --address A -s CODE``: ``GET /api/v1/enhance``, the answer as JSON."""
-    async with ctx.client(progress=False) as client:
-        answer = await client.enhance(
-            sources=args.sources,
-            address=args.address,
-            include_raw_response=args.include_raw_response,
-            check_cache=not args.nocache,
-        )
-    data = attrs.asdict(answer)
-    text = json.dumps(data, indent=2, default=str)
-    ctx.reporter.result("enhance", text, response=data)
-    return 0
-
-
 async def formats(ctx: Context, args: argparse.Namespace) -> int:
     """``formats``: the output formats the account may request."""
     async with ctx.client(progress=False) as client:
@@ -293,20 +244,36 @@ async def formats(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def resume_token(text: str, command: str) -> str:
-    """The token argument, or a usage error explaining why a bare id is not enough."""
-    if text.lstrip().startswith("{"):
+#: The resume token version written for a plain id (``--kind``), and each kind's API.
+TOKEN_VERSION = 2
+KIND_API = {"update": "extraction", "parse": "extraction", "output": "extraction"}
+
+
+def resume_token(text: str, command: str, kind: str | None = None) -> str:
+    """The token argument; with ``kind``, the token of the plain id ``text``.
+
+    Without ``kind`` a bare id is a usage error: output requests and bulk batches both have
+    UUID ids, so the id alone does not say what to poll.
+    """
+    is_token = text.lstrip().startswith("{")
+    if kind is not None:
+        if is_token:
+            raise UsageError(f"{command}: --kind goes with a plain job id, not a resume token")
+        data = {"v": TOKEN_VERSION, "kind": kind, "id": text, "api": KIND_API.get(kind, "data")}
+        return json.dumps(data, separators=(",", ":"))
+    if is_token:
         return text
     raise UsageError(
-        f"{command} takes a resume token, not a bare id ({text!r}): output requests and "
-        "bulk runs both have UUID ids. Use the token printed when the job was submitted "
+        f"{command} takes a resume token, or a plain id with --kind "
+        f"update|parse|output|bulk_enhance (got {text!r} without --kind): output requests and "
+        "bulk batches both have UUID ids. The token is printed when a job is submitted "
         '(the "token" field of --json output, or the hint printed on Ctrl-C)'
     )
 
 
 async def status(ctx: Context, args: argparse.Namespace) -> int:
     """``status TOKEN``: fetch a job's status once and print it."""
-    token = resume_token(args.resume_token, "status")
+    token = resume_token(args.resume_token, "status", args.kind)
     async with ctx.client(progress=False) as client:
         handle = client.resume(token)
         await handle.refresh()
@@ -368,14 +335,28 @@ def describe_status(handle: JobHandle[Any] | BulkEnhanceRun) -> str:
 
 
 async def resume(ctx: Context, args: argparse.Namespace) -> int:
-    """``resume TOKEN``: wait for the job again and download its outputs."""
-    token = resume_token(args.resume_token, "resume")
+    """``resume TOKEN``: wait for the job again and download its outputs.
+
+    A bulk run with ``--out FILE.jsonl`` writes its merged results there, as ``enhance``
+    does; with a folder, the merged file and each batch's raw file go in it.
+    """
+    token = resume_token(args.resume_token, "resume", args.kind)
     rep = ctx.reporter
+    merged_to = Path(args.out) if args.out.lower().endswith(MERGED_SUFFIXES) else None
     async with ctx.client() as client, rep.display():
         handle: JobHandle[Any] | BulkEnhanceRun = client.resume(token)
+        ctx.outs[handle.id] = args.out
         rep.family(_family_name(handle.kind), total=1)
         rep.track(handle)
+        if isinstance(handle, BulkEnhanceRun) and merged_to is not None:
+            if merged_to.exists() and not args.force:
+                raise DestinationExistsError(str(merged_to), job_id=handle.id)
+            return await finish_run(ctx, handle, merged_to)
         return await finish(ctx, handle, args.out, args.force)
+
+
+#: ``resume --out`` names that take a bulk run's merged results (a file, not a folder).
+MERGED_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def _family_name(kind: str) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from sovfixer_async import Client
 from sovfixer_async._cli.parser import PROG, GlobalOptions
-from sovfixer_async._cli.progress import Reporter
+from sovfixer_async._cli.progress import Handle, Reporter
+
+#: Token variable suffixes per ``-e`` (the base name, without one, is read for any).
+_SUFFIX = {"prod": "PRD", "prodeu": "PRDEU", "staging": "STG", "dev": "DEV"}
 
 
 @define
@@ -18,6 +21,12 @@ class Context:
 
     options: GlobalOptions
     reporter: Reporter
+    #: Where the first run puts each job's outputs (by job id), for resume hints.
+    outs: dict[str, str] = field(factory=dict)
+    #: Ctrl-C is the normal end of the command (``history --follow``): exit status 0.
+    interrupt_quietly: bool = False
+    #: The command that continues where this one stopped (printed on Ctrl-C).
+    continue_hint: str | None = None
 
     def client_options(self) -> dict[str, Any]:
         """``Client(**options)`` from the global options; None ones are left to the SDK.
@@ -42,9 +51,19 @@ class Context:
         self.reporter.requests = lambda: client.stats.requests
         return client
 
-    def resume_hint(self, token: str) -> str:
-        """``sovfixer-async resume '<token>'`` plus the options that name the servers."""
-        words = [PROG, "resume", token]
+    def resume_hint(self, token: str, out: str | None = None) -> str:
+        """``sovfixer-async resume '<token>'``, ``--out``, and the options naming the servers.
+
+        Every word is shell-quoted; no API token is ever part of it (see :meth:`token_note`).
+        """
+        words = ["resume", token]
+        if out is not None and out != ".":
+            words += ["--out", out]
+        return self.command_hint(words)
+
+    def command_hint(self, words: list[str]) -> str:
+        """``sovfixer-async WORDS...`` plus the options naming the servers, shell-quoted."""
+        words = [PROG, *words]
         g = self.options
         for flag, value in (
             ("--api-url", g.api_url),
@@ -54,3 +73,27 @@ class Context:
             if value is not None:
                 words += [flag, value]
         return shlex.join(words)
+
+    def hint_for(self, handle: Handle) -> str:
+        """The resume hint of a handle, into the place the first run would have used."""
+        return self.resume_hint(handle.token, self.outs.get(handle.id))
+
+    def token_note(self) -> str | None:
+        """How to give the API token(s) again when they came as flags (never the token)."""
+        g = self.options
+        names = []
+        suffix = f"_{_SUFFIX[g.environment]}" if g.environment in _SUFFIX else ""
+        if g.token is not None:
+            names.append(f"SOVFIXER_AUTH_TOKEN{suffix}")
+        if g.data_token is not None:
+            names.append(f"PING_DATA_AUTH_TOKEN{suffix}")
+        if not names:
+            return None
+        given = "--token" if g.token is not None else "--data-token"
+        if g.token is not None and g.data_token is not None:
+            given = "--token and --data-token"
+        return (
+            f"{PROG}: the API token came from {given} and is not repeated here: set "
+            f"{' and '.join(names)} in the environment (or ~/.pingintel.ini), or add "
+            f"{given} again, before running it"
+        )

@@ -35,6 +35,9 @@ from sovfixer_async import (
     JobStatusChanged,
     JobSubmitted,
 )
+from sovfixer_async._cli.meter import Family, human_bytes
+
+__all__ = ["Family", "Handle", "Mode", "Reporter", "choose_mode", "human_bytes"]
 
 Mode = Literal["live", "plain", "json", "quiet"]
 
@@ -61,15 +64,6 @@ class Handle(Protocol):
     def done(self) -> bool: ...
 
 
-def human_bytes(size: float) -> str:
-    """``1536`` -> ``1.5 kB`` (decimal units, like most download tools)."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
-
-
 def choose_mode(*, json_output: bool, quiet: bool, stream: TextIO) -> Mode:
     """JSON when asked, quiet when asked, live on a terminal, plain lines otherwise."""
     if json_output:
@@ -80,66 +74,6 @@ def choose_mode(*, json_output: bool, quiet: bool, stream: TextIO) -> Mode:
     if isatty is not None and isatty() and os.environ.get("TERM") != "dumb":
         return "live"
     return "plain"
-
-
-@define
-class Family:
-    """Counters of one kind of job (for a bulk run, also its locations)."""
-
-    name: str
-    #: Jobs expected; grows when more are submitted than announced.
-    total: int = 0
-    submitted: int = 0
-    completed: int = 0
-    failed: int = 0
-    files: int = 0
-    bytes_done: int = 0
-    inflight: dict[str, int] = field(factory=dict)
-    #: Progress (0-1) of the running jobs that report it, for the bar.
-    running: dict[str, float] = field(factory=dict)
-    #: Bulk runs whose location counters are shown.
-    runs: list[BulkEnhanceRun] = field(factory=list)
-    #: Locations expected before the runs report their own counts.
-    locations: int = 0
-
-    @property
-    def finished(self) -> int:
-        return self.completed + self.failed
-
-    @property
-    def bytes(self) -> int:
-        return self.bytes_done + sum(self.inflight.values())
-
-    def location_counts(self) -> tuple[int, int]:
-        """(locations done, locations requested) of the attached bulk runs."""
-        done = requested = 0
-        for run in self.runs:
-            status = run.status
-            if status is not None:
-                done += status.num_completed
-                requested += status.num_requested
-        return done, max(requested, self.locations)
-
-    def describe(self) -> str:
-        """``4/6 done, 1 failed, 3 files, 48.2 kB`` (plus locations for bulk runs)."""
-        total = max(self.total, self.submitted)
-        if self.runs or self.locations:
-            done, requested = self.location_counts()
-            parts = [f"{done:,}/{requested:,} locations", f"batches {self.finished}/{total}"]
-            parts += [f"{self.failed} failed", human_bytes(self.bytes)]
-        else:
-            parts = [f"{self.finished}/{total} done", f"{self.failed} failed"]
-            parts.append(f"{self.files} files, {human_bytes(self.bytes)}")
-        return ", ".join(parts)
-
-    def bar(self, width: int = 16) -> str:
-        total = max(self.total, self.submitted)
-        share = (self.finished + sum(self.running.values())) / total if total else 0.0
-        if self.runs or self.locations:
-            done, requested = self.location_counts()
-            share = done / requested if requested else 0.0
-        filled = round(share * width)
-        return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
 @define(eq=False)
@@ -158,7 +92,15 @@ class Reporter:
     handles: dict[str, Handle] = field(factory=dict)
     #: Jobs the server created that no handle covers yet: id -> kind.
     orphans: dict[str, str] = field(factory=dict)
+    #: Resume tokens of those jobs (from their ``JobSubmitted`` events), by id.
+    orphan_tokens: dict[str, str] = field(factory=dict)
+    #: Ids of tracked jobs whose outcome the command has delivered (saved, or failed).
+    delivered: set[str] = field(factory=set)
     kinds: dict[str, str] = field(factory=dict)
+    #: Called once when stdout is closed under us (``--json | head``): stops the command.
+    on_closed: Callable[[], None] | None = None
+    #: True once stdout was found closed; nothing more is written there.
+    closed: bool = False
     started: float = field(factory=time.monotonic)
     _drawn: int = 0
     _live: bool = False
@@ -180,14 +122,17 @@ class Reporter:
     # -- handles -------------------------------------------------------------------------
 
     def track(self, handle: Handle) -> None:
-        """A handle the command now holds: announce it and remember it for Ctrl-C."""
+        """A handle the command now holds: announce it and remember it for Ctrl-C.
+
+        A handle no ``JobSubmitted`` announced (``resume``) is counted as submitted here,
+        so its family's totals are right and its downloads land in its own row.
+        """
         self.handles[handle.id] = handle
-        self.orphans.pop(handle.id, None)
+        self._adopt(handle.id, handle.kind)
         if isinstance(handle, BulkEnhanceRun):
-            self.family("enhance").runs.append(handle)
+            self.family("enhance", total=len(handle.batches)).runs.append(handle)
             for batch in handle.batches:
-                self.orphans.pop(batch.id, None)
-                self.kinds[batch.id] = batch.kind
+                self._adopt(batch.id, batch.kind)
         fields: dict[str, Any] = {"kind": handle.kind, "id": handle.id, "token": handle.token}
         text = None
         if self.per_job:
@@ -196,9 +141,17 @@ class Reporter:
                 text += " (already done: cached)"
         self.emit("submitted", text, done=handle.done, **fields)
 
+    def _adopt(self, job_id: str, kind: str) -> None:
+        self.orphans.pop(job_id, None)
+        self.orphan_tokens.pop(job_id, None)
+        if job_id not in self.kinds:  # not announced by an event: resumed
+            self.kinds[job_id] = kind
+            if kind != "bulk_run":
+                self._family_of(kind).submitted += 1
+
     def unfinished(self) -> list[Handle]:
-        """Tracked handles whose job may still be running."""
-        return [h for h in self.handles.values() if not h.done]
+        """Tracked handles whose outcome the user has not got yet (running, or not saved)."""
+        return [h for h in self.handles.values() if h.id not in self.delivered]
 
     # -- events --------------------------------------------------------------------------
 
@@ -206,7 +159,10 @@ class Reporter:
         """The client's ``on_event`` callback."""
         if isinstance(event, JobSubmitted):
             self.kinds[event.job_id] = event.kind
-            self.orphans[event.job_id] = event.kind
+            if event.job_id not in self.handles:
+                self.orphans[event.job_id] = event.kind
+                if event.token is not None:
+                    self.orphan_tokens[event.job_id] = event.token
             self._family_of(event.kind).submitted += 1
             if self.mode == "json" and event.kind == "bulk_enhance":
                 self.emit("batch_submitted", None, kind=event.kind, id=event.job_id)
@@ -214,7 +170,6 @@ class Reporter:
             fam = self._family_of(event.kind)
             fam.completed += 1
             fam.running.pop(event.job_id, None)
-            self.orphans.pop(event.job_id, None)
             if self.mode == "json":
                 self.emit("completed", None, kind=event.kind, id=event.job_id)
             elif self.per_job and event.job_id in self.handles:
@@ -225,7 +180,6 @@ class Reporter:
             fam = self._family_of(event.kind)
             fam.failed += 1
             fam.running.pop(event.job_id, None)
-            self.orphans.pop(event.job_id, None)
             code = f" ({event.result_status})" if event.result_status else ""
             self.emit(
                 "failed",
@@ -277,7 +231,10 @@ class Reporter:
 
     def _family_line(self, fam: Family) -> None:
         if self.mode == "plain":
-            self._line(self.out, f"[{self.elapsed():6.1f}s] {fam.name:<8} {fam.describe()}")
+            self._line(
+                self.out,
+                f"[{self.elapsed():6.1f}s] {fam.name:<8} {fam.describe()}, {fam.speed()}",
+            )
 
     # -- writing -------------------------------------------------------------------------
 
@@ -303,19 +260,55 @@ class Reporter:
         self._line(self.err, text)
 
     def _line(self, stream: TextIO, text: str) -> None:
-        if self._live:
-            self._clear()
-        stream.write(text + "\n")
-        stream.flush()
-        if self._live:
-            self._draw()
+        if self.closed and stream is self.out:
+            return
+        try:
+            if self._live:
+                self._clear()
+            stream.write(text + "\n")
+            stream.flush()
+            if self._live:
+                self._draw()
+        except BrokenPipeError:
+            if stream is not self.out:
+                raise
+            self._stdout_closed()
+
+    def _stdout_closed(self) -> None:
+        """The reader of stdout is gone (``| head``): write no more there, stop the command.
+
+        stdout's descriptor is pointed at the null device, so the interpreter's own flush
+        at exit does not complain either.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self._live = False
+        try:
+            fd = self.out.fileno()
+        except (OSError, ValueError, AttributeError):
+            fd = None
+        if fd is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
+        if self.on_closed is not None:
+            self.on_closed()
 
     # -- the live block ------------------------------------------------------------------
 
     def _block(self) -> list[str]:
         width = shutil.get_terminal_size((100, 20)).columns - 1
+        encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
+        fill, empty = ("█", "░") if encoding == "utf8" else ("#", "-")
         lines = [
-            f"{fam.name:<8} {fam.bar()} {fam.describe()}"[:width] for fam in self.families.values()
+            f"{fam.name:<8} {fam.speed():<30} {fam.bar(fill=fill, empty=empty)} {fam.describe()}"[
+                :width
+            ]
+            for fam in self.families.values()
+            if fam.submitted or fam.total or fam.runs or fam.files or fam.inflight
         ]
         footer = f"{self.elapsed():.1f} s"
         if self.requests is not None:
@@ -324,14 +317,23 @@ class Reporter:
         return lines
 
     def _clear(self) -> None:
-        if self._drawn:
-            self.out.write(f"\x1b[{self._drawn}F\x1b[J")
-            self._drawn = 0
+        if self._drawn and not self.closed:
+            self._drawn, drawn = 0, self._drawn
+            try:
+                self.out.write(f"\x1b[{drawn}F\x1b[J")
+            except BrokenPipeError:
+                self._stdout_closed()
 
     def _draw(self) -> None:
+        if self.closed:
+            return
         lines = self._block()
-        self.out.write("\n".join(lines) + "\n")
-        self.out.flush()
+        try:
+            self.out.write("\n".join(lines) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self._stdout_closed()
+            return
         self._drawn = len(lines)
 
     @asynccontextmanager

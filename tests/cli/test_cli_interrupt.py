@@ -121,3 +121,27 @@ async def test_sigint_json_lists_every_running_job(
     assert event["signal"] == "SIGINT"
     assert len(event["tokens"]) == 2
     assert err.count("sovfixer-async resume ") == 2
+
+
+async def test_sigint_enhance_resumes_into_the_same_file(
+    slow_emulator: RunningEmulator, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    url = slow_emulator.url
+    rows = [f'loc-{i},"{i} Main St, Miami, FL"' for i in range(12)]
+    (tmp_path / "in.csv").write_text("id,address\n" + "\n".join(rows) + "\n")
+    args = ["enhance", "in.csv", "-s", "PG", "--batch-size", "5", "--out", "res.jsonl"]
+    args += ["--api-url", url, "--data-api-url", url]
+    code, _, err = await interrupt(args, tmp_path, cli_env, "submitted bulk_run")
+    assert code == 130, err
+    [hint] = [line for line in err.splitlines() if line.startswith("sovfixer-async resume ")]
+    words = shlex.split(hint)
+    assert json.loads(words[2])["kind"] == "bulk_run"
+    assert words[3:5] == ["--out", "res.jsonl"]
+    assert not (tmp_path / "res.jsonl").exists()
+    with anyio.fail_after(30):
+        done = await anyio.run_process(
+            [*COMMAND, *words[1:]], cwd=tmp_path, env=cli_env, check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    merged = [json.loads(line) for line in (tmp_path / "res.jsonl").read_text().splitlines()]
+    assert [m["id"] for m in merged] == [f"loc-{i}" for i in range(12)]  # as enhance writes

@@ -1,4 +1,5 @@
-"""``mypy --strict`` accepts the typing examples, and would notice a wrong type in them."""
+"""``mypy --strict`` accepts the typing examples of both facades, and would notice a wrong
+type in them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ pytest.importorskip("mypy")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = Path(__file__).with_name("examples.py")
+SYNC_EXAMPLES = Path(__file__).with_name("sync_examples.py")
 
 WRONG = """
 from typing import assert_type
@@ -29,7 +31,7 @@ def test_mypy_strict_accepts_the_examples_and_only_them(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong_example.py"
     wrong.write_text(WRONG, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES), str(wrong)],
+        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES), str(SYNC_EXAMPLES), str(wrong)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,239 @@
+"""The read-only commands: history (``--follow``), activity (``--download``), usage,
+datasources. Text output is one line per record; ``--json`` one object per line."""
+
+from __future__ import annotations
+
+import argparse
+from collections import deque
+from typing import Any
+
+import anyio
+import attrs
+
+from sovfixer_async import (
+    APIConnectionError,
+    Client,
+    InternalServerError,
+    InvalidInputError,
+    RateLimitError,
+)
+from sovfixer_async._cli.commands import job_folder
+from sovfixer_async._cli.context import Context
+from sovfixer_async.models import DatasourceConfig, HistoryRecord, SOVData
+
+#: Record ids remembered by ``history --follow`` to drop a page the server sends again.
+SEEN_IDS = 10_000
+#: Files ``activity --download`` fetches at once.
+CONCURRENT_DOWNLOADS = 8
+
+
+def as_data(value: Any) -> dict[str, Any]:
+    """An attrs model as plain data (datetimes and enums are written by the JSON encoder)."""
+    data: dict[str, Any] = attrs.asdict(value)
+    return data
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+# -- history -----------------------------------------------------------------------------
+
+
+def history_line(record: HistoryRecord) -> str:
+    """``pingid/id: ORIG 2024-06-01 13:00:00 Status: C`` (the official ``--pretty`` line)."""
+    text = (
+        f"{record.pingid or '-'}/{record.id}: {record.record_type or '-'} "
+        f"{_when(record.completed_time)} Status: {record.status or '-'}"
+    )
+    if record.sovid and record.sovid != record.id:
+        text += f" SOV {record.sovid}"
+    if record.client_ref:
+        text += f" ref {record.client_ref}"
+    return text
+
+
+async def history(ctx: Context, args: argparse.Namespace) -> int:
+    """``history [--follow]``: records oldest first; with ``--follow``, new ones as they come.
+
+    Following keeps the cursor (the last record's id), sleeps ``--interval`` between looks,
+    and drops records already printed (a page sent again). Ctrl-C ends it with status 0 and
+    the command that continues from the cursor on stderr.
+    """
+    rep = ctx.reporter
+    cursor: str | None = args.cursor_id
+    seen: deque[str] = deque(maxlen=SEEN_IDS)
+    seen_set: set[str] = set()
+    if args.follow:
+        ctx.interrupt_quietly = True
+    async with ctx.client(progress=False) as client:
+        while True:
+            start = args.start if cursor is None else None
+            try:
+                async for record in client.history(
+                    start=start, cursor_id=cursor, page_size=args.page_size
+                ):
+                    cursor = record.id
+                    ctx.continue_hint = _continue(ctx, args, cursor)
+                    if record.id in seen_set:
+                        continue
+                    if len(seen) == seen.maxlen:
+                        seen_set.discard(seen[0])
+                    seen.append(record.id)
+                    seen_set.add(record.id)
+                    rep.result("record", history_line(record), **as_data(record))
+            except (APIConnectionError, InternalServerError, RateLimitError) as exc:
+                if not args.follow:
+                    raise
+                # A follower outlives a bad minute of the server: the next look retries.
+                rep.warn(f"history: {exc}; looking again in {args.interval:g} s")
+            if not args.follow:
+                return 0
+            await anyio.sleep(args.interval)
+
+
+def _continue(ctx: Context, args: argparse.Namespace, cursor: str) -> str:
+    words = ["history", "--follow", "--cursor-id", cursor, "--interval", f"{args.interval:g}"]
+    return ctx.command_hint(words)
+
+
+# -- activity ----------------------------------------------------------------------------
+
+
+def activity_line(item: SOVData) -> str:
+    """``<id> C SOV file.xlsx 2024-06-01 13:00:00 (2 updates) ref X``."""
+    updates = len(item.all_updates or item.updates or {})
+    text = (
+        f"{item.id or '-'} {item.status or '-'} {item.document_type or '-'} "
+        f"{item.filename or '-'} {_when(item.created_time)}"
+    )
+    if updates:
+        text += f" ({updates} update{'s' if updates > 1 else ''})"
+    if item.client_ref:
+        text += f" ref {item.client_ref}"
+    return text
+
+
+def attachments(item: SOVData) -> list[tuple[str, str, str]]:
+    """(url, file name, fallback name) of every input, output and update output listed."""
+    found: list[tuple[str, str, str]] = []
+    for n, given in enumerate(item.input_data or [], start=1):
+        if given.url:
+            found.append((given.url, given.filename or "", f"input-{n}"))
+    for n, output in enumerate(item.output_data or [], start=1):
+        if output.url:
+            found.append((output.url, output.scrubbed_filename or "", f"output-{n}"))
+    for revision, update in (item.updates or {}).items():
+        for n, output in enumerate(update.outputs, start=1):
+            if output.url:
+                name = output.scrubbed_filename or output.url.rstrip("/").rsplit("/", 1)[-1]
+                found.append((output.url, f"r{revision}-{name}", f"r{revision}-output-{n}"))
+    return found
+
+
+async def activity(ctx: Context, args: argparse.Namespace) -> int:
+    """``activity [--download DIR]``: SOVs newest first, paging while more remain."""
+    rep = ctx.reporter
+    count = 0
+    limit = anyio.CapacityLimiter(CONCURRENT_DOWNLOADS)
+    async with (
+        ctx.client(progress=args.download is not None) as client,
+        anyio.create_task_group() as tg,
+    ):
+        async for item in client.activity(
+            sovid=args.sovid,
+            page_size=args.page_size,
+            fields=args.fields,
+            search=args.search,
+            origin=args.origin,
+            status=args.status,
+            cursor_id=args.cursor_id,
+        ):
+            rep.result("activity", activity_line(item), **as_data(item))
+            if args.download is not None and item.id:
+                folder = job_folder(args.download, item.id)
+                for url, name, fallback in attachments(item):
+                    tg.start_soon(_fetch, client, limit, url, folder, name or fallback, args)
+            count += 1
+            if args.max is not None and count >= args.max:
+                break
+    return 0
+
+
+async def _fetch(
+    client: Client,
+    limit: anyio.CapacityLimiter,
+    url: str,
+    folder: str,
+    name: str,
+    args: argparse.Namespace,
+) -> None:
+    async with limit:
+        await client.download(url, folder, filename=name, overwrite=args.force)
+
+
+# -- usage and datasources -----------------------------------------------------------------
+
+
+async def usage(ctx: Context, args: argparse.Namespace) -> int:
+    """``usage``: credits by source over the range (totals first, then each bucket)."""
+    async with ctx.client(progress=False) as client:
+        answer = await client.usage(start=args.start, end=args.end, username=args.username)
+    rep = ctx.reporter
+    lines = [
+        f"credits {_when(answer.start)} .. {_when(answer.end)} (by {answer.granularity or '-'}):"
+    ]
+    width = max([len(k) for k in answer.totals] + [6])
+    lines += [f"  {code:<{width}} {count:>10,}" for code, count in sorted(answer.totals.items())]
+    if not answer.totals:
+        lines.append("  (none)")
+    rep.result("usage", "\n".join(lines), **as_data(answer))
+    return 0
+
+
+def describe_source(config: DatasourceConfig) -> str:
+    """A datasource in a few lines (the official ``get-datasource --format pretty``, short)."""
+    name = config.source_name or config.source_code or "datasource"
+    lines = [f"{name} ({config.source_code or '-'})"]
+    lines.append(f"  requires credentials: {'yes' if config.requires_credentials else 'no'}")
+    lines.append(f"  required inputs: {', '.join(config.required_attrs) or 'none'}")
+    lines.append(f"  optional inputs: {', '.join(config.optional_attrs) or 'none'}")
+    if config.supported_countries:
+        lines.append(f"  countries: {', '.join(config.supported_countries)}")
+    if config.supported_us_states:
+        lines.append(f"  US states: {', '.join(config.supported_us_states)}")
+    if config.excluded_us_states:
+        lines.append(f"  excluded US states: {', '.join(config.excluded_us_states)}")
+    for title, fields in (("output", config.output_fields), ("base", config.base_output_fields)):
+        if fields:
+            lines.append(f"  {title} fields: {', '.join(fields)}")
+    return "\n".join(lines)
+
+
+async def datasources(ctx: Context, args: argparse.Namespace) -> int:
+    """``datasources [CODE]``: every source this account may use, or one in detail."""
+    async with ctx.client(progress=False) as client:
+        found = await client.list_datasources()
+    rep = ctx.reporter
+    if args.code is not None:
+        config = found.get(args.code.upper())
+        if config is None:
+            raise InvalidInputError(
+                f"unknown datasource {args.code!r}; this account has: "
+                + (", ".join(sorted(found)) or "none"),
+                field="CODE",
+            )
+        rep.result("datasource", describe_source(config), code=args.code.upper(), **as_data(config))
+        return 0
+    width = max([len(code) for code in found] + [4])
+    if rep.mode != "json":
+        rep.result("datasources", f"{'CODE':<{width}} {'CREDENTIALS':<11} NAME")
+    for code, config in sorted(found.items()):
+        rep.result(
+            "datasource",
+            f"{code:<{width}} {'yes' if config.requires_credentials else 'no':<11} "
+            f"{config.source_name or ''}".rstrip(),
+            code=code,
+            **as_data(config),
+        )
+    return 0

@@ -1,0 +1,51 @@
+"""Typing examples of both facades: ``mypy --strict`` must accept this file as written
+(``assert_type`` fails the check when a method's types drift). Run by test_sync_typing.py;
+never executed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import assert_type
+
+import sovfixer_async
+import sovfixer_async.sync as sync
+from sovfixer_async import BulkRunStatus
+from sovfixer_async.models import (
+    EnhanceResponse,
+    HistoryRecord,
+    OutputFormat,
+    SourceResult,
+    UpdateStatus,
+    UsageResponse,
+)
+
+
+def blocking(client: sync.Client) -> None:
+    job = client.update_sov("s-1", "fix.csv", output_formats=["JSON"])
+    assert_type(job, sync.UpdateJob)
+    assert_type(job.wait(timeout=60), UpdateStatus)
+    assert_type(job.download("out"), list[Path])
+    assert_type(job.token, str)
+    assert_type(client.list_output_formats(sovid="s-1"), list[OutputFormat])
+    assert_type(client.usage(start="-30d"), UsageResponse)
+    assert_type(client.enhance(sources=["PG"], address="1 Main St"), EnhanceResponse)
+    assert_type(client.history(page_size=10), Iterator[HistoryRecord])
+    run = client.bulk_enhance("locations.csv", sources=["PG"])
+    assert_type(run, sync.BulkEnhanceRun)
+    assert_type(run.wait(), BulkRunStatus)
+    assert_type(run.results(), Iterator[tuple[str, dict[str, SourceResult]]])
+    outputs = [client.get_or_create_output("s-1", "JSON")]
+    assert_type(list(client.as_completed(outputs)), list[sync.OutputJob])
+    assert_type(list(sync.as_completed(outputs)), list[sync.OutputJob])
+    client.close()
+
+
+async def asynchronous(client: sovfixer_async.Client) -> None:
+    job = await client.update_sov("s-1", "fix.csv", output_formats=["JSON"])
+    assert_type(job, sovfixer_async.UpdateJob)
+    assert_type(await job.wait(), UpdateStatus)
+    run = await client.bulk_enhance("locations.csv", sources=["PG"])
+    assert_type(await run.wait(), BulkRunStatus)
+    async for record in client.history():
+        assert_type(record, HistoryRecord)
