@@ -35,6 +35,7 @@ from sovfixer_async._events import (
     DownloadFinished,
     DownloadProgress,
     Event,
+    EventsDropped,
     JobCompleted,
     JobFailedEvent,
     JobProgress,
@@ -46,10 +47,11 @@ from sovfixer_async._jobs import (
     JobHandle,
     OutputJob,
     ParseJob,
-    UpdateJob,
     as_completed,
 )
+from sovfixer_async._recovery import DuplicateClientRefError, MissingLocationsError
 from sovfixer_async._transport import TransportStats
+from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import ResponseShapeError
@@ -71,7 +73,9 @@ __all__ = [
     "DownloadIntegrityError",
     "DownloadProgress",
     "DownloadResult",
+    "DuplicateClientRefError",
     "Event",
+    "EventsDropped",
     "InvalidInputError",
     "JobCompleted",
     "JobFailed",
@@ -81,6 +85,7 @@ __all__ = [
     "JobStatusChanged",
     "JobSubmitted",
     "JobTimeout",
+    "MissingLocationsError",
     "MissingTokenError",
     "NotFoundError",
     "OutputJob",

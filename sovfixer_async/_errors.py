@@ -19,6 +19,7 @@ class SOVFixerError(Exception):
     """Base of every error raised by sovfixer_async."""
 
     job_id: str | None = None
+    handle: Any = None
 
 
 class InvalidInputError(SOVFixerError, ValueError):
