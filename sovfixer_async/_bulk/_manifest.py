@@ -142,9 +142,10 @@ class RunState:
         """The manifest with its journal applied; None when there is none."""
         if not self.exists():
             return None
+        raw = _read_capped(self.manifest, MAX_MANIFEST_BYTES)
         try:
-            data = json.loads(_read_capped(self.manifest, MAX_MANIFEST_BYTES))
-        except ValueError:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             raise _bad("manifest.json is not JSON") from None
         manifest = _check_manifest(data, self.run_id)
         if self.journal.is_file():
@@ -156,9 +157,10 @@ class RunState:
         path = self.ids(number)
         if not self.owned() or not path.is_file():
             return None
+        raw = _read_capped(path, MAX_IDS_BYTES)
         try:
-            ids = json.loads(_read_capped(path, MAX_IDS_BYTES))
-        except ValueError:
+            ids = json.loads(raw)
+        except (ValueError, RecursionError):
             raise _bad(f"{path.name} is not JSON") from None
         if not isinstance(ids, list) or len(ids) != count:
             raise _bad(f"{path.name} does not list the batch's {count} location ids")
@@ -206,7 +208,7 @@ def _apply_journal(manifest: Manifest, data: bytes) -> None:
     for raw in data.split(b"\n"):
         try:
             change = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             break  # a torn last line (the process died writing it): nothing after it
         if not isinstance(change, dict):
             raise _bad("a journal line is not an object")

@@ -60,7 +60,8 @@ async def test_a_20_batch_run_with_one_ambiguous_batch_completes_the_other_19(
         assert list(results) == [f"loc-{i}" for i in range(100)]  # every location, in order
         lost = {f"loc-{i}" for i in range((unknown - 1) * 5, unknown * 5)}
         for lid in lost:
-            assert results[lid] and "unknown" in str(results[lid][0])
+            assert results[lid]
+            assert "unknown" in str(results[lid][0])
         assert json.loads(run.token)["unknown"] == [unknown]
     counts = await emulator.stats()
     assert counts["jobs_created"]["bulk_enhance"] == 20  # the ambiguous one was made ...
@@ -236,7 +237,8 @@ async def test_a_cancelled_submission_announces_the_run_and_can_be_finished(
             await client.bulk_enhance(locations(50), sources=["PG"], batch_size=10, concurrency=1)
         assert scope.cancelled_caught
         runs = [e for e in seen if e.kind == "bulk_run"]
-        assert len(runs) == 1 and runs[0].token is not None
+        assert len(runs) == 1
+        assert runs[0].token is not None
         batches = [e.job_id for e in seen if e.kind == "bulk_enhance"]
         assert json.loads(runs[0].token)["batches"] == batches  # every job made is named
         run = client.resume(runs[0].token)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from sovfixer_async import Event, EventsDropped, JobCompleted, JobProgress, JobSubmitted
@@ -22,7 +23,7 @@ async def test_async_on_event_callbacks_are_awaited_in_order(make_client: Any) -
     done = anyio.Event()
 
     async def on_event(event: Event) -> None:
-        await anyio.sleep(0)  # really asynchronous
+        await anyio.lowlevel.checkpoint()  # really asynchronous
         seen.append(event)
         if isinstance(event, JobCompleted):
             done.set()
