@@ -17,7 +17,7 @@ from sovfixer_async._context import JobContext
 from sovfixer_async._errors import AmbiguousSubmissionError, InvalidInputError
 from sovfixer_async._jobs import JobHandle, ParseJob
 from sovfixer_async._recovery import DuplicateClientRefError
-from sovfixer_async._refs import check_client_ref
+from sovfixer_async._refs import INITIATED, check_client_ref
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._urls import check_id
 from sovfixer_async._workflows import feeds
@@ -60,7 +60,7 @@ async def reconcile(context: JobContext, error: AmbiguousSubmissionError) -> Job
         if found:
             if kind == ParseJob.kind:
                 return ParseJob(context, found[0], client_ref=client_ref)
-            return UpdateJob(context, found[0], client_ref=client_ref)
+            return UpdateJob(context, found[0], client_ref=client_ref, stage=INITIATED)
         if look == 1:
             await anyio.sleep(context.config.reconcile_grace)
     return None
