@@ -235,3 +235,33 @@ async def test_an_ambiguous_add_locations_reconciles_to_its_handle(
     with pytest.raises(AmbiguousSubmissionError) as info:
         await client.update_sov(SOVID, ROWS)
     assert await client.reconcile(info.value) is info.value.handle
+
+
+async def test_reconcile_against_an_endless_activity_feed_ends(emulator: Any) -> None:
+    from aiohttp import web
+
+    from .conftest import client_for
+    from .hostile import Forward, json_response, proxy
+
+    pages = 0
+
+    async def hook(request: web.Request, forward: Forward) -> web.StreamResponse:
+        nonlocal pages
+        if request.path == "/api/v1/sov" and request.method == "POST":
+            await forward()  # made, then the answer lost
+            return json_response({"message": "bad gateway"}, status=502)
+        if request.path == "/api/v1/sov/activity":
+            pages += 1
+            ref = request.query.get("search", "")
+            near = [{"id": f"s-{pages}-{n}", "client_ref": ref.upper()} for n in range(250)]
+            return json_response(
+                {"results": near, "cursor_id": f"c{pages}", "has_remaining": True}
+            )
+        return (await forward()).response()
+
+    async with proxy(emulator.url, hook) as hostile:
+        async with client_for(hostile.url, reconcile_grace=0.01) as client:
+            with pytest.raises(AmbiguousSubmissionError) as info:
+                await client.parse_sov(PDF, filename="sov.pdf", client_ref="Exact-Ref")
+            assert await client.reconcile(info.value) is None  # near misses never match
+    assert pages == 2 * 5000 // 250  # two bounded look-ups
