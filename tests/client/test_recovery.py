@@ -259,9 +259,11 @@ async def test_reconcile_against_an_endless_activity_feed_ends(emulator: Any) ->
             )
         return (await forward()).response()
 
-    async with proxy(emulator.url, hook) as hostile:
-        async with client_for(hostile.url, reconcile_grace=0.01) as client:
-            with pytest.raises(AmbiguousSubmissionError) as info:
-                await client.parse_sov(PDF, filename="sov.pdf", client_ref="Exact-Ref")
-            assert await client.reconcile(info.value) is None  # near misses never match
+    async with (
+        proxy(emulator.url, hook) as hostile,
+        client_for(hostile.url, reconcile_grace=0.01) as client,
+    ):
+        with pytest.raises(AmbiguousSubmissionError) as info:
+            await client.parse_sov(PDF, filename="sov.pdf", client_ref="Exact-Ref")
+        assert await client.reconcile(info.value) is None  # near misses never match
     assert pages == 2 * 5000 // 250  # two bounded look-ups
