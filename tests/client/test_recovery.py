@@ -254,9 +254,7 @@ async def test_reconcile_against_an_endless_activity_feed_ends(emulator: Any) ->
             pages += 1
             ref = request.query.get("search", "")
             near = [{"id": f"s-{pages}-{n}", "client_ref": ref.upper()} for n in range(250)]
-            return json_response(
-                {"results": near, "cursor_id": f"c{pages}", "has_remaining": True}
-            )
+            return json_response({"results": near, "cursor_id": f"c{pages}", "has_remaining": True})
         return (await forward()).response()
 
     async with (
