@@ -14,7 +14,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("fleet", "realistic", "latency", "waiting", "cpu", "bulk_memory", "downloads")
+ORDER = (
+    "fleet",
+    "realistic",
+    "latency",
+    "waiting",
+    "cpu",
+    "bulk_memory",
+    "downloads",
+    "models_speed",
+    "prepare_lag",
+)
 
 
 def main() -> int:

@@ -5,31 +5,36 @@ parse jobs and bulk-enhance runs at once over one bounded connection pool.
 """
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sovfixer_async._bulk import BulkEnhanceRun, BulkRunStatus
 from sovfixer_async._client import Client
 from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
 from sovfixer_async._downloads import DownloadResult
 from sovfixer_async._errors import (
+    DEPRECATED_ALIASES,
     AmbiguousSubmissionError,
+    APIConnectionError,
     APIError,
+    APIStatusError,
+    APITimeoutError,
     AuthenticationError,
+    BadRequestError,
     ConfigurationError,
     ConflictError,
     DestinationExistsError,
     DownloadError,
     DownloadIntegrityError,
+    InternalServerError,
     InvalidInputError,
     JobFailed,
     JobTimeout,
+    LocalFileError,
     MissingTokenError,
     NotFoundError,
-    RateLimitedError,
-    ServerError,
+    PermissionDeniedError,
+    RateLimitError,
     SOVFixerError,
-    TransportError,
-    ValidationError,
 )
 from sovfixer_async._events import (
     DownloadFinished,
@@ -50,16 +55,33 @@ from sovfixer_async._jobs import (
     as_completed,
 )
 from sovfixer_async._recovery import DuplicateClientRefError, MissingLocationsError
-from sovfixer_async._transport import TransportStats
+from sovfixer_async._transport import (
+    APIResponseValidationError,
+    ResponseTooLargeError,
+    TransportStats,
+)
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import ResponseShapeError
 
+if TYPE_CHECKING:  # the names of 0.1, deprecated (see __getattr__ below)
+    from sovfixer_async._bulk import BulkEnhanceRun as BulkRun  # noqa: F401
+    from sovfixer_async._errors import APIConnectionError as TransportError  # noqa: F401
+    from sovfixer_async._errors import BadRequestError as ValidationError  # noqa: F401
+    from sovfixer_async._errors import InternalServerError as ServerError  # noqa: F401
+    from sovfixer_async._errors import RateLimitError as RateLimitedError  # noqa: F401
+    from sovfixer_async._jobs import BulkEnhanceBatch as BulkEnhanceJob  # noqa: F401
+
 __all__ = [
+    "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
     "AmbiguousSubmissionError",
     "AuthenticationError",
+    "BadRequestError",
     "BulkEnhanceBatch",
     "BulkEnhanceRun",
     "BulkRunStatus",
@@ -76,6 +98,7 @@ __all__ = [
     "DuplicateClientRefError",
     "Event",
     "EventsDropped",
+    "InternalServerError",
     "InvalidInputError",
     "JobCompleted",
     "JobFailed",
@@ -85,25 +108,26 @@ __all__ = [
     "JobStatusChanged",
     "JobSubmitted",
     "JobTimeout",
+    "LocalFileError",
     "MissingLocationsError",
     "MissingTokenError",
     "NotFoundError",
     "OutputJob",
     "ParseJob",
+    "PermissionDeniedError",
     "PollPolicy",
-    "RateLimitedError",
+    "RateLimitError",
     "ResponseShapeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SOVFixerError",
-    "ServerError",
-    "TransportError",
     "TransportStats",
     "UpdateJob",
-    "ValidationError",
     "WebhookReceiver",
     "__version__",
     "as_completed",
 ]
+
 
 # Public names live here, whatever private module defines them (as anyio and httpx do):
 # reprs, tracebacks and docs then show ``sovfixer_async.Client``, not a private room.
@@ -113,20 +137,24 @@ for _name in __all__:
         _value.__module__ = __name__
 del _name, _value
 
-#: Old names still importable until 1.0: ``name: (new name, object)``.
-_DEPRECATED: dict[str, tuple[str, Any]] = {
-    "BulkRun": ("BulkEnhanceRun", BulkEnhanceRun),
-    "BulkEnhanceJob": ("BulkEnhanceBatch", BulkEnhanceBatch),
+#: The names of 0.1, aliases of their new classes until 1.0.
+_DEPRECATED: dict[str, Any] = {
+    **DEPRECATED_ALIASES,
+    "BulkRun": BulkEnhanceRun,
+    "BulkEnhanceJob": BulkEnhanceBatch,
 }
 
+if not TYPE_CHECKING:  # mypy would accept any name of the module if it saw this
 
-def __getattr__(name: str) -> Any:
-    if name in _DEPRECATED:
-        new, value = _DEPRECATED[name]
+    def __getattr__(name: str) -> Any:
+        """A deprecated name of 0.1: its new class, with a DeprecationWarning."""
+        new = _DEPRECATED.get(name)
+        if new is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         warnings.warn(
-            f"sovfixer_async.{name} is deprecated; use sovfixer_async.{new} (removed in 1.0)",
+            f"sovfixer_async.{name} is deprecated; use sovfixer_async.{new.__name__} "
+            "(the old name goes in 1.0)",
             DeprecationWarning,
             stacklevel=2,
         )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return new

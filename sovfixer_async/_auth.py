@@ -13,22 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from sovfixer_async._config import TOKEN_SUFFIXES
 from sovfixer_async._errors import InvalidInputError, MissingTokenError
 
 Product = Literal["sovfixer", "pingdata"]
 
-_SUFFIX = {
-    "prod": "PRD",
-    "prod2": "PRD",
-    "staging": "STG",
-    "staging2": "STG",
-    "prodeu": "PRDEU",
-    "prodeu2": "PRDEU",
-    "dev": "DEV",
-    "dev2": "DEV",
-    "local": "LOCAL",
-    "local2": "LOCAL",
-}
 
 # Ping.Data: the official code reads PING_DATA_AUTH_TOKEN, its README says PINGDATA_AUTH_TOKEN.
 _BASES: dict[Product, tuple[str, ...]] = {
@@ -61,7 +50,7 @@ def _candidates(
     product: Product, environment: str | None, ini_path: Path
 ) -> list[tuple[str, str, str]]:
     """(kind, name, description) of every place to look, in order."""
-    suffix = _SUFFIX.get(environment.lower()) if environment else None
+    suffix = TOKEN_SUFFIXES.get(environment.lower()) if environment else None
     section = product
     places: list[tuple[str, str, str]] = []
     for base in _BASES[product]:

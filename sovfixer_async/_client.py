@@ -74,6 +74,7 @@ class Client:
         retry: RetryPolicy | _Unset = UNSET,
         poll: PollPolicy | _Unset = UNSET,
         user_agent: str | _Unset = UNSET,
+        max_response_bytes: int | _Unset = UNSET,
         gzip_threshold: int | _Unset = UNSET,
         work_dir: Path | _Unset | None = UNSET,
         keep_work_files: bool | _Unset = UNSET,

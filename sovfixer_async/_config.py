@@ -12,8 +12,19 @@ from attrs import field, frozen
 from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._version import __version__
 
-#: Environments as the official SDK names them (its CLI offers the first four).
-ENVIRONMENTS = ("prod", "prodeu", "staging", "dev", "prod2", "staging2", "dev2", "local")
+#: Environments as the official SDK names them (its CLI offers the first four), each with
+#: the suffix of its token variables (``SOVFIXER_AUTH_TOKEN_<SUFFIX>``).
+TOKEN_SUFFIXES = {
+    "prod": "PRD",
+    "prodeu": "PRDEU",
+    "staging": "STG",
+    "dev": "DEV",
+    "prod2": "PRD",
+    "staging2": "STG",
+    "dev2": "DEV",
+    "local": "LOCAL",
+}
+ENVIRONMENTS = tuple(TOKEN_SUFFIXES)
 
 _URLS: dict[str, tuple[str, str]] = {
     "prod": ("https://api.sovfixer.com", "https://data-api.sovfixer.com"),
@@ -147,6 +158,9 @@ class ClientConfig:
     retry: RetryPolicy = field(factory=RetryPolicy)
     poll: PollPolicy = field(factory=PollPolicy)
     user_agent: str = f"sovfixer-async/{__version__}"
+    #: Largest API answer body accepted, counted after decompression (downloads stream to
+    #: disk and are not bounded by it); a larger one raises ``ResponseTooLargeError``.
+    max_response_bytes: int = field(default=8 * 1024 * 1024, validator=_positive)
     #: Bulk-enhance bodies larger than this are sent gzip-compressed (as the official SDK).
     gzip_threshold: int = 50_000
     #: Where bulk runs keep their batch files (a temporary folder when None).

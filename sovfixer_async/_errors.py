@@ -1,14 +1,45 @@
 """One exception tree under :class:`SOVFixerError`.
 
+::
+
+    SOVFixerError                       every error of the SDK; ``.handle`` names the job
+    ├── InvalidInputError (ValueError)  local input is wrong (nothing was sent)
+    ├── ConfigurationError
+    │   └── MissingTokenError
+    ├── LocalFileError (OSError)        the local file system failed; ``.path`` names it
+    │   └── DestinationExistsError (FileExistsError)
+    ├── APIError                        the API or the network caused it
+    │   ├── APIStatusError              a non-2xx answer: ``.status``, ``.body``, ``.request_id``
+    │   │   ├── BadRequestError         400, 413, 422
+    │   │   ├── AuthenticationError     401
+    │   │   ├── PermissionDeniedError   403
+    │   │   ├── NotFoundError           404
+    │   │   ├── ConflictError           409
+    │   │   ├── RateLimitError          429 after every retry
+    │   │   └── InternalServerError     5xx after every retry
+    │   ├── APIConnectionError          no answer: connection refused, reset, ...
+    │   │   └── APITimeoutError         ... or too slow
+    │   ├── AmbiguousSubmissionError    a job may have been created; its id is unknown
+    │   └── DownloadError               a download gave up (``DownloadIntegrityError``)
+    ├── JobFailed                       the server says the job failed
+    └── JobTimeout                      a wait passed its deadline (the job goes on)
+
+A 2xx answer whose body is not the expected JSON raises ``APIResponseValidationError``
+(an ``APIError`` and a ``models.ResponseShapeError``), defined next to the body reader.
+
 Every message says what was being done, for which job id, and what the server said.
-No exception ever carries a token: requests are described by method and URL only, and
-URLs never hold credentials.
+No exception carries a token: requests are described by method and URL path only, and the
+transport replaces any API token a server echoes back with ``***``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sovfixer_async import JobHandle
 
 
 def _describe(what: str, job_id: str | None) -> str:
@@ -19,7 +50,8 @@ class SOVFixerError(Exception):
     """Base of every error raised by sovfixer_async."""
 
     job_id: str | None = None
-    handle: Any = None
+    #: The job this error concerns, when the SDK has a handle for it (None otherwise).
+    handle: JobHandle[Any] | None = None
 
 
 class InvalidInputError(SOVFixerError, ValueError):
@@ -55,34 +87,76 @@ class MissingTokenError(ConfigurationError):
         )
 
 
-class TransportError(SOVFixerError):
-    """The request could not be completed at the HTTP level (connection, timeout)."""
+class LocalFileError(SOVFixerError, OSError):
+    """A local file or folder could not be read or written; ``path`` names it.
 
-    def __init__(self, what: str, detail: str, *, job_id: str | None = None):
-        self.what = what
-        self.detail = detail
-        self.job_id = job_id
-        super().__init__(f"{_describe(what, job_id)} failed: {detail}")
-
-
-class AmbiguousSubmissionError(TransportError):
-    """A job-creating request may or may not have reached the server.
-
-    Resubmitting blindly could create a duplicate job, so the SDK stops and says so.
-    Opt in to resubmission with ``RetryPolicy(resubmit_ambiguous=True)``.
+    Also an ``OSError`` (code written for 0.1, which let raw ``OSError`` through, keeps
+    working); ``errno`` is the operating system's code when there was one.
     """
 
-    def __init__(self, what: str, detail: str, *, job_id: str | None = None):
-        super().__init__(what, detail, job_id=job_id)
-        self.args = (
-            f"{_describe(what, job_id)} is ambiguous: {detail}. The server may have created "
-            "the job; it was not resubmitted to avoid a duplicate. Check the server (e.g. the "
-            "history feed) before retrying, or opt in with RetryPolicy(resubmit_ambiguous=True).",
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        detail: str,
+        *,
+        errno: int | None = None,
+        job_id: str | None = None,
+    ):
+        self.path = os.fspath(path)
+        self.detail = detail
+        self.job_id = job_id
+        self.message = f"{_describe(self.path, job_id)}: {detail}"
+        super().__init__(self.message)
+        self.args = (self.message,)
+        self.errno = errno
+        self.filename = self.path
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def of(
+        cls, path: str | os.PathLike[str], exc: BaseException, *, job_id: str | None = None
+    ) -> LocalFileError:
+        """The SDK's error for ``exc`` (an ``OSError``, or a ``ValueError`` for a NUL byte)."""
+        if isinstance(exc, OSError):
+            detail = exc.strerror or str(exc) or type(exc).__name__
+            return cls(path, detail, errno=exc.errno, job_id=job_id)
+        return cls(path, str(exc) or type(exc).__name__, job_id=job_id)
+
+
+class DestinationExistsError(LocalFileError, FileExistsError):
+    """The target file exists and ``overwrite=True`` was not given (the SDK never prompts)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, job_id: str | None = None):
+        super().__init__(path, "exists", job_id=job_id)
+        self.message = (
+            f"{_describe(f'download to {self.path}', job_id)} refused: the file exists; "
+            "pass overwrite=True to replace it"
         )
+        self.args = (self.message,)
 
 
 class APIError(SOVFixerError):
-    """The server answered with a non-2xx status."""
+    """Base of every error the API or the network caused.
+
+    ``what`` describes the request (e.g. ``GET /api/v1/sov/s-1``); ``message`` is the
+    detail. ``status`` is None when no HTTP answer was read.
+    """
+
+    status: int | None = None
+
+    def __init__(self, what: str, message: str, *, job_id: str | None = None):
+        self.what = what
+        self.message = message
+        self.job_id = job_id
+        super().__init__(f"{_describe(what, job_id)} failed: {message}")
+
+
+class APIStatusError(APIError):
+    """The server answered with a non-2xx status (after every retry it deserved)."""
+
+    status: int
 
     def __init__(
         self,
@@ -95,38 +169,44 @@ class APIError(SOVFixerError):
         request_id: str | None = None,
         job_id: str | None = None,
     ):
-        self.what = what
         self.status = status
-        self.message = message
+        #: The body as text (bounded, tokens redacted); ``json`` the same body decoded.
         self.body = body
         self.json = json
         self.request_id = request_id
-        self.job_id = job_id
         suffix = f" [request id {request_id}]" if request_id else ""
-        super().__init__(f"{_describe(what, job_id)} failed: HTTP {status}: {message}{suffix}")
+        super().__init__(what, f"HTTP {status}: {message}{suffix}", job_id=job_id)
+        self.message = message
 
 
-class AuthenticationError(APIError):
-    """401 or 403: the token is wrong, expired, or lacks a permission."""
+class BadRequestError(APIStatusError):
+    """400, 413 or 422: the server rejected a field.
 
-
-class NotFoundError(APIError):
-    """404: the id, file or path does not exist."""
-
-
-class ValidationError(APIError):
-    """400: the server rejected a field; ``allowed_formats`` is filled when it listed them."""
+    ``allowed_formats`` is filled when the server listed them.
+    """
 
     def __init__(self, *args: Any, allowed_formats: Sequence[str] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.allowed_formats = tuple(allowed_formats)
 
 
-class ConflictError(APIError):
+class AuthenticationError(APIStatusError):
+    """401: the token is wrong or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token is valid but lacks a permission."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the id, file or path does not exist."""
+
+
+class ConflictError(APIStatusError):
     """409: the request conflicts with the job's state (e.g. a second start)."""
 
 
-class RateLimitedError(APIError):
+class RateLimitError(APIStatusError):
     """429 after every retry; ``retry_after`` is the server's last hint in seconds."""
 
     def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any):
@@ -134,8 +214,42 @@ class RateLimitedError(APIError):
         self.retry_after = retry_after
 
 
-class ServerError(APIError):
+class InternalServerError(APIStatusError):
     """5xx after every retry."""
+
+
+class APIConnectionError(APIError):
+    """No HTTP answer: the connection failed, was refused or dropped."""
+
+    def __init__(self, what: str, detail: str, *, job_id: str | None = None):
+        self.detail = detail
+        super().__init__(what, detail, job_id=job_id)
+
+
+class APITimeoutError(APIConnectionError):
+    """No HTTP answer in time (connect or read timeout)."""
+
+
+class AmbiguousSubmissionError(APIError):
+    """A job-creating request may or may not have created its job.
+
+    The connection dropped, a gateway answered 502/504, or the answer's body could not be
+    read: resubmitting blindly could create a duplicate job, so the SDK stops and says so.
+    ``status`` is the HTTP status when one was read. Opt in to resubmission (of dropped
+    requests and gateway errors) with ``RetryPolicy(resubmit_ambiguous=True)``.
+    """
+
+    def __init__(
+        self, what: str, detail: str, *, job_id: str | None = None, status: int | None = None
+    ):
+        self.detail = detail
+        super().__init__(what, detail, job_id=job_id)
+        self.status = status
+        self.args = (
+            f"{_describe(what, job_id)} is ambiguous: {detail}. The server may have created "
+            "the job; it was not resubmitted to avoid a duplicate. Check the server (e.g. the "
+            "history feed) before retrying, or opt in with RetryPolicy(resubmit_ambiguous=True).",
+        )
 
 
 class JobFailed(SOVFixerError):
@@ -159,8 +273,11 @@ class JobFailed(SOVFixerError):
         super().__init__(f"{kind} job {job_id} failed{code}: {said}")
 
 
-class JobTimeout(SOVFixerError, TimeoutError):
-    """A wait passed its deadline; the server job goes on and ``token`` resumes it."""
+class JobTimeout(SOVFixerError):
+    """A wait passed its deadline; the server job goes on and ``token`` resumes it.
+
+    Not an ``OSError`` (nor a builtin ``TimeoutError``): nothing local failed.
+    """
 
     def __init__(self, kind: str, job_id: str, waited: float, token: str, last_state: str | None):
         self.kind = kind
@@ -175,7 +292,7 @@ class JobTimeout(SOVFixerError, TimeoutError):
         )
 
 
-class DownloadError(SOVFixerError):
+class DownloadError(APIError):
     """A download could not be completed; ``bytes_received`` says how far it got."""
 
     def __init__(
@@ -191,10 +308,10 @@ class DownloadError(SOVFixerError):
         self.detail = detail
         self.bytes_received = bytes_received
         self.attempts = attempts
-        self.job_id = job_id
-        super().__init__(
-            f"{_describe(f'download of {url}', job_id)} failed after {attempts} attempt(s), "
-            f"{bytes_received} bytes received: {detail}"
+        super().__init__(f"download of {url}", detail, job_id=job_id)
+        self.args = (
+            f"{_describe(self.what, job_id)} failed after {attempts} attempt(s), "
+            f"{bytes_received} bytes received: {detail}",
         )
 
 
@@ -202,16 +319,13 @@ class DownloadIntegrityError(DownloadError):
     """The bytes on disk do not match the server's length or checksum."""
 
 
-class DestinationExistsError(SOVFixerError, FileExistsError):
-    """The target file exists and ``overwrite=True`` was not given (the SDK never prompts)."""
-
-    def __init__(self, path: str, *, job_id: str | None = None):
-        self.path = path
-        self.job_id = job_id
-        super().__init__(
-            f"{_describe(f'download to {path}', job_id)} refused: the file exists; "
-            "pass overwrite=True to replace it"
-        )
+#: Names of 0.1, importable from ``sovfixer_async`` (with a DeprecationWarning) until 1.0.
+DEPRECATED_ALIASES: Mapping[str, type[SOVFixerError]] = {
+    "ValidationError": BadRequestError,
+    "RateLimitedError": RateLimitError,
+    "ServerError": InternalServerError,
+    "TransportError": APIConnectionError,
+}
 
 
 def allowed_formats_from(body: Mapping[str, Any] | None) -> list[str]:

@@ -202,21 +202,14 @@ class JobHandle(Generic[S]):
         ``self.files`` (and on the ``DownloadFinished`` events).
         """
         status = await self.wait()
-        folder = Path(dest)
-        await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
-        results: list[DownloadResult] = []
-        for output in status.outputs:
-            results.append(
-                await _downloads.download(
-                    self._rt.transport,
-                    output.url,
-                    folder,
-                    filename=output.filename,
-                    overwrite=overwrite,
-                    job_id=self.id,
-                    events=self._rt.events,
-                )
-            )
+        results = await _downloads.download_all(
+            self._rt.transport,
+            status.outputs,
+            dest,
+            overwrite=overwrite,
+            job_id=self.id,
+            events=self._rt.events,
+        )
         self.files = results
         return [r.path for r in results]
 

@@ -22,7 +22,7 @@ from typing import Protocol
 from attrs import define, field
 
 from sovfixer_async._config import PollPolicy
-from sovfixer_async._errors import APIError, ConfigurationError, SOVFixerError
+from sovfixer_async._errors import APIStatusError, ConfigurationError, SOVFixerError
 
 #: A sibling hint: the span of ages (s since submission) in which the last job of the same
 #: kind was seen to end.
@@ -61,9 +61,8 @@ def missed_poll(exc: BaseException) -> bool:
     """
     if isinstance(exc, ConfigurationError):
         return False
-    if isinstance(exc, APIError):
-        status = getattr(exc, "status", None)
-        return not (isinstance(status, int) and 400 <= status < 500 and status not in (408, 429))
+    if isinstance(exc, APIStatusError):
+        return not (400 <= exc.status < 500 and exc.status not in (408, 429))
     return isinstance(exc, SOVFixerError | ValueError | RecursionError)
 
 

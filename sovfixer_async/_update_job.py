@@ -26,7 +26,8 @@ from sovfixer_async._refs import (
 )
 from sovfixer_async._transport import FilePart, Multipart, Safety
 from sovfixer_async._urls import segment
-from sovfixer_async.models import UpdateStartRequest, UpdateStatus, require_str_list
+from sovfixer_async.models import UpdateStartRequest, UpdateStatus, unstructure
+from sovfixer_async.models._checks import require_str_list
 
 
 class UpdateJob(JobHandle[UpdateStatus]):
@@ -136,7 +137,7 @@ class UpdateJob(JobHandle[UpdateStatus]):
                 "POST",
                 "extraction",
                 f"/api/v1/sov/update/{segment(self.id)}/start",
-                json=request.to_json(),
+                json=unstructure(request),
                 safety=Safety.START,
                 job_id=self.id,
                 what="start of update",

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sovfixer_async._auth import check_token, find_token, lookup_token
+from sovfixer_async._cli.parser import build_parser, globals_of
+from sovfixer_async._config import ENVIRONMENTS, TOKEN_SUFFIXES, ClientConfig
 from sovfixer_async._errors import InvalidInputError, MissingTokenError
 
 
@@ -116,3 +118,17 @@ def test_printable_ascii_tokens_survive(token: str) -> None:
     if token.lower().startswith("token"):
         return
     assert check_token(token, "token") == token
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_environment_has_suffixed_token_variables(environment: str, tmp_path: Path) -> None:
+    """One list of environments: the client, the CLI and the token lookup agree on it."""
+    suffix = TOKEN_SUFFIXES[environment]
+    env = {f"SOVFIXER_AUTH_TOKEN_{suffix}": "suffixed", "SOVFIXER_AUTH_TOKEN": "plain"}
+    token, where = lookup_token(
+        "sovfixer", None, environment=environment, env=env, ini_path=tmp_path / "none.ini"
+    )
+    assert (token, where) == ("suffixed", f"environment variable SOVFIXER_AUTH_TOKEN_{suffix}")
+    assert ClientConfig(environment=environment.upper()).environment == environment
+    args = build_parser().parse_args(["-e", environment, "formats"])
+    assert globals_of(args).environment == environment

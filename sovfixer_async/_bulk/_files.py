@@ -7,7 +7,6 @@ whatever the server's formatting of a batch output (compact or pretty-printed JS
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -41,27 +40,6 @@ def encoded_body(path: Path, callback_url: str | None, gzip_above: int) -> Encod
 
 def batch_name(number: int) -> str:
     return f"batch-{number:05d}.json"
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def copy_with_hash(source: Path, target: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    tmp = target.with_name(target.name + ".part")
-    with open(source, "rb") as src, open(tmp, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-            dst.write(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(tmp, target)
-    return size, digest.hexdigest()
 
 
 def write_part(

@@ -340,22 +340,21 @@ class BulkEnhanceRun:
             await self.wait()
         assert self.merged_path is not None
         folder = Path(dest)
-        await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+        await anyio.to_thread.run_sync(_downloads.ensure_directory, folder)
         sources = [(self.merged_path, f"bulk-{self.id}.jsonl")]
         outputs_dir = self.work_dir / "outputs"
         for batch in self.batches:
-            for output in batch.status.outputs if batch.status else []:
-                name = _downloads.safe_filename(output.filename, fallback=f"output-{batch.id}")
+            for name in _downloads.output_names(batch.status.outputs if batch.status else []):
                 if (outputs_dir / name).exists():
                     sources.append((outputs_dir / name, name))
-        targets = [folder / name for _, name in sources]
+        targets = [folder / name for name in _downloads.unique_names([n for _, n in sources])]
         if not overwrite:
             for target in targets:
                 if target.exists():
                     raise DestinationExistsError(str(target), job_id=self.id)
         results = []
         for (source, _), target in zip(sources, targets, strict=True):
-            size, digest = await anyio.to_thread.run_sync(_files.copy_with_hash, source, target)
+            size, digest = await anyio.to_thread.run_sync(_downloads.copy_atomic, source, target)
             results.append(DownloadResult(target, source.as_uri(), size, digest, 1, False))
         self.files = results
         return targets

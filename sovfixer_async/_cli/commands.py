@@ -8,13 +8,9 @@ fails is reported by the progress events and gives exit status 1.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +27,8 @@ from sovfixer_async import (
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import UsageError
 from sovfixer_async._cli.progress import human_bytes
-from sovfixer_async._downloads import safe_filename
+from sovfixer_async._csv_input import csv_rows
+from sovfixer_async._downloads import copy_atomic, safe_filename
 
 # -- update CSVs -------------------------------------------------------------------------
 
@@ -47,40 +44,12 @@ def read_update_csvs(paths: list[str]) -> tuple[list[dict[str, str]], list[tuple
         path = Path(name)
         if not path.is_file():
             raise InvalidInputError(f"file not found: {name}", field="CSV")
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(
-                f"not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV", field=name
-            ) from None
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        try:
-            header = [h.strip() for h in next(reader, [])]
-            if not any(header):
-                raise InvalidInputError("no header row", field=name)
-            if "" in header or len(set(header)) != len(header):
-                raise InvalidInputError(
-                    f"the header has blank or repeated column names: {', '.join(header)}",
-                    field=name,
-                )
-            count = 0
-            for values in reader:
-                if not any(v.strip() for v in values):
-                    continue
-                if len(values) > len(header):
-                    raise InvalidInputError(
-                        f"{len(values)} fields but the header has {len(header)}",
-                        field=f"{name} line {reader.line_num}",
-                    )
-                rows.append(dict(zip(header, values, strict=False)))
-                origins.append((name, reader.line_num))
-                count += 1
-        except csv.Error as exc:
-            raise InvalidInputError(
-                f"malformed CSV: {exc}", field=f"{name} line {reader.line_num}"
-            ) from None
-        if not count:
+        lines: list[int] = []
+        with path.open("rb") as binary:
+            rows.extend(csv_rows(binary, name, origins=lines))
+        if not lines:
             raise InvalidInputError("no rows below the header", field=name)
+        origins.extend((name, line) for line in lines)
     return rows, origins
 
 
@@ -271,7 +240,7 @@ async def enhance(ctx: Context, args: argparse.Namespace) -> int:
         except JobFailed:
             return 1
         assert run.merged_path is not None
-        await anyio.to_thread.run_sync(copy_file, run.merged_path, target)
+        await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
         rep.result(
             "result",
             f"done enhance {run.id}: {status.num_requested:,} locations, "
@@ -288,14 +257,6 @@ async def enhance(ctx: Context, args: argparse.Namespace) -> int:
             path=str(target),
         )
         return 1 if status.num_failed_batches else 0
-
-
-def copy_file(source: Path, target: Path) -> None:
-    """Copy ``source`` over ``target`` atomically (a partial file never shows)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 async def enhance_one(ctx: Context, args: argparse.Namespace) -> int:

@@ -29,9 +29,9 @@ from sovfixer_async import (
     UpdateJob,
     as_completed,
 )
-from sovfixer_async._cli.commands import copy_file
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.progress import Reporter, human_bytes
+from sovfixer_async._downloads import copy_atomic
 from sovfixer_async.emulator import run_emulator
 from sovfixer_async.emulator.outputs import make_xlsx
 
@@ -308,7 +308,7 @@ async def run_enhance(client: Client, rep: Reporter, tally: Tally, path: Path, o
         return
     assert run.merged_path is not None
     target = out / "enhance" / "results.jsonl"
-    await anyio.to_thread.run_sync(copy_file, run.merged_path, target)
+    await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
     tally.saved("enhance", [target])
     tally.locations = status.num_requested
     tally.problems = status.num_problems

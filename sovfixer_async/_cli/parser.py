@@ -8,16 +8,14 @@ clobbers an earlier one with a default. :func:`globals_of` fills the defaults af
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from attrs import frozen
 
-PROG = "sovfixer-async"
+from sovfixer_async._config import ENVIRONMENTS
 
-#: The environments the official CLIs offer (``-e``).
-ENVIRONMENTS = ("prod", "prodeu", "staging", "dev")
+PROG = "sovfixer-async"
 
 #: Global options that take a value (to find the subcommand in a raw argv).
 VALUE_OPTIONS = frozenset(
@@ -343,9 +341,3 @@ def find_command(argv: Sequence[str]) -> int | None:
             continue
         return index
     return None
-
-
-def stderr_line(text: str) -> None:
-    """Write one line on stderr."""
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    sys.stderr.flush()

@@ -10,14 +10,9 @@ from sovfixer_async._context import JobContext
 from sovfixer_async._locations import LocationsInput
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows.catalog import Catalog
-from sovfixer_async.models import (
-    EnhanceResponse,
-    UsageResponse,
-    require_str_list,
-    structure,
-    validate_callback_url,
-    validate_location,
-)
+from sovfixer_async.models import EnhanceResponse, UsageResponse, structure
+from sovfixer_async.models._checks import require_str_list, validate_callback_url
+from sovfixer_async.models._location_fields import validate_location
 
 
 async def bulk_enhance(

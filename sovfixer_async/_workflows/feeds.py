@@ -17,9 +17,9 @@ from sovfixer_async.models import (
     HistoryPage,
     HistoryRecord,
     SOVData,
-    require_nonempty_str,
     structure,
 )
+from sovfixer_async.models._checks import require_nonempty_str
 
 
 async def history(

@@ -11,7 +11,8 @@ from sovfixer_async._jobs import OutputJob, observe
 from sovfixer_async._transport import Safety
 from sovfixer_async._urls import segment
 from sovfixer_async._workflows.catalog import Catalog
-from sovfixer_async.models import OutputRequest, OutputStatus, require_nonempty_str, structure
+from sovfixer_async.models import OutputRequest, OutputStatus, structure
+from sovfixer_async.models._checks import require_nonempty_str
 
 
 async def get_or_create_output(

@@ -17,7 +17,8 @@ from sovfixer_async._transport import FilePart, Multipart, Safety
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows.callbacks import callback
 from sovfixer_async._workflows.catalog import Catalog
-from sovfixer_async.models import CreatedResponse, ParseRequest, require_str_list, structure
+from sovfixer_async.models import CreatedResponse, ParseRequest, unstructure
+from sovfixer_async.models._checks import require_str_list
 
 PARSE_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".xlsb", ".pdf")
 _CONTENT_TYPES = {
@@ -85,16 +86,16 @@ async def parse_sov(
             "extraction",
             "/api/v1/sov",
             multipart=Multipart(
-                fields=request.to_form_fields(),
+                fields=unstructure(request),
                 files=[FilePart("file", name, content, _CONTENT_TYPES[suffix])],
             ),
             safety=Safety.SUBMIT,
             what=f"parse of {name}",
         )
+        sovid = response.parse(CreatedResponse).id  # an unreadable answer is ambiguous too
     except AmbiguousSubmissionError as exc:
         mark_ambiguous(exc, ParseJob.kind, client_ref)
         raise
-    sovid = structure(response.json(), CreatedResponse).id
     job = ParseJob(context, sovid, client_ref=client_ref)
     context.emit(JobSubmitted(job.kind, sovid, job.token))
     if bind is not None:

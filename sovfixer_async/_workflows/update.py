@@ -21,10 +21,9 @@ from sovfixer_async.models import (
     CreatedResponse,
     InitiateUpdateRequest,
     UpdateStartRequest,
-    require_nonempty_str,
-    require_str_list,
-    structure,
+    unstructure,
 )
+from sovfixer_async.models._checks import require_nonempty_str, require_str_list
 
 
 async def update_sov(
@@ -70,15 +69,15 @@ async def update_sov(
             "POST",
             "extraction",
             f"/api/v1/sov/{segment(sovid, 'sovid')}/initiate_update",
-            json=initiate.to_json(),
+            json=unstructure(initiate),
             safety=Safety.SUBMIT,
             job_id=sovid,
             what=f"initiate_update of SOV {sovid}",
         )
+        sudid = response.parse(CreatedResponse).id  # an unreadable answer is ambiguous too
     except AmbiguousSubmissionError as exc:
         mark_ambiguous(exc, UpdateJob.kind, client_ref, sovid)
         raise
-    sudid = structure(response.json(), CreatedResponse).id
     job = UpdateJob(context, sudid, client_ref=client_ref, stage=INITIATED)
     # Emitted before anything else can fail or be cancelled: its token resumes the update.
     context.emit(JobSubmitted(job.kind, sudid, job.token))

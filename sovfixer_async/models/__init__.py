@@ -1,17 +1,14 @@
-"""Typed models of every API payload, and the one converter that reads them.
+"""Typed models of every API payload, and the one converter that reads and writes them.
 
 Responses are tolerant (unknown keys and enum values never raise); requests are strict
-(every problem is an InvalidInputError naming its field). Models import nothing from
-the rest of the package except :mod:`sovfixer_async._errors`.
-
-The cattrs converter itself is ``sovfixer_async.models._converter.converter`` (not
-re-exported here, so the name ``converter`` keeps meaning the submodule).
+(every problem is an InvalidInputError naming its field) and hold data only:
+:func:`unstructure` writes a request as its JSON body. Models import nothing from the
+rest of the package except :mod:`sovfixer_async._errors`.
 """
 
 from sovfixer_async.models._common import (
     CreatedResponse,
     JobStatus,
-    MessageResponse,
     Output,
     ResponseShapeError,
 )
@@ -58,32 +55,18 @@ from sovfixer_async.models._extraction import (
     UpdateResult,
     UpdateStatus,
 )
+from sovfixer_async.models._policy_terms import LayerTerm, PerilTerm, PolicyTerms, ZoneTerm
 from sovfixer_async.models._requests import (
-    LOCATION_FIELDS,
-    BulkEnhanceRequest,
-    BulkLocation,
     InitiateUpdateRequest,
-    LayerTerm,
     OutputRequest,
     ParseRequest,
-    PerilTerm,
-    PolicyTerms,
     UpdateStartRequest,
-    ZoneTerm,
-    require_nonempty_str,
-    require_str_list,
-    validate_callback_url,
-    validate_location,
-    validate_update_row,
 )
 
 __all__ = [
-    "LOCATION_FIELDS",
     "TERMINAL_STATES",
     "ActivityPage",
-    "BulkEnhanceRequest",
     "BulkEnhanceStatus",
-    "BulkLocation",
     "BulkRequestInfo",
     "BulkResult",
     "CreatedResponse",
@@ -99,7 +82,6 @@ __all__ = [
     "InitiateUpdateRequest",
     "JobStatus",
     "LayerTerm",
-    "MessageResponse",
     "Origin",
     "Output",
     "OutputFormat",
@@ -130,11 +112,6 @@ __all__ = [
     "UsageBucket",
     "UsageResponse",
     "ZoneTerm",
-    "require_nonempty_str",
-    "require_str_list",
     "structure",
     "unstructure",
-    "validate_callback_url",
-    "validate_location",
-    "validate_update_row",
 ]

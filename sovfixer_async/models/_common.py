@@ -11,7 +11,6 @@ from sovfixer_async.models._enums import TERMINAL_STATES
 __all__ = [
     "CreatedResponse",
     "JobStatus",
-    "MessageResponse",
     "Output",
     "ResponseShapeError",
 ]
@@ -48,13 +47,6 @@ class CreatedResponse:
     """``{"id", "message"}`` of every job-creating POST."""
 
     id: str
-    message: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class MessageResponse:
-    """``{"message"}`` of add_locations and start."""
-
     message: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""The one cattrs converter for every response body, configured once at import.
+"""The one cattrs converter for every response and request body, configured once at import.
 
 Tolerant by design (contract §0.3): unknown keys are ignored or kept in ``extra``;
 unknown enum values stay ``str``; ``null`` means "absent"; numbers may come as numeric
@@ -49,6 +49,7 @@ from sovfixer_async.models._data import (
     build_source_result,
 )
 from sovfixer_async.models._extraction import HistoryItem, OutputResult
+from sovfixer_async.models._request_hooks import register_request_hooks
 
 __all__ = ["ResponseShapeError", "converter", "structure", "unstructure"]
 
@@ -71,8 +72,8 @@ def structure(data: Any, cls: type[T]) -> T:
 
 
 def unstructure(obj: Any) -> Any:
-    """Plain JSON-ready data: enums as values, datetimes as ISO-8601 with ``Z``, ``extra``
-    merged back into its object."""
+    """Plain JSON-ready data: a request as its body (a parse request: its form fields); a
+    response with enum values, ISO-8601 ``Z`` datetimes and ``extra`` merged back."""
     return converter.unstructure(obj)
 
 
@@ -392,3 +393,6 @@ def _attrs_extra_unstructure_hook(cls: Any) -> Callable[[Any], dict[str, Any]]:
         return data
 
     return unstructure_with_extra
+
+
+register_request_hooks(converter)

@@ -15,10 +15,10 @@ import pytest
 
 from sovfixer_async import (
     AmbiguousSubmissionError,
+    BadRequestError,
     BulkEnhanceRun,
     Event,
     JobSubmitted,
-    ValidationError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -100,7 +100,7 @@ async def test_no_batch_accepted_raises_with_the_run_on_error_handle(
 ) -> None:
     emulator.add_route_fault(f"{SUBMIT} 400")
     async with make_client() as client:
-        with pytest.raises(ValidationError) as info:
+        with pytest.raises(BadRequestError) as info:
             await client.bulk_enhance(locations(20), sources=["PG"], batch_size=10)
         run = info.value.handle
         assert isinstance(run, BulkEnhanceRun)

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sovfixer_async import (
-    APIError,
+    APIConnectionError,
+    APIStatusError,
     AuthenticationError,
     ConfigurationError,
+    InternalServerError,
     NotFoundError,
     PollPolicy,
-    RateLimitedError,
-    ServerError,
+    RateLimitError,
     SOVFixerError,
-    TransportError,
 )
 from sovfixer_async._config import ClientConfig, RetryPolicy
 from sovfixer_async._context import JobContext
@@ -34,7 +34,7 @@ SOVID = "s-no-ping-hggcsk"
 
 @given(st.integers(min_value=400, max_value=599))
 def test_a_status_error_is_missed_unless_it_says_the_job_or_access_is_gone(status: int) -> None:
-    error = APIError("status of output job", status, "no")
+    error = APIStatusError("status of output job", status, "no")
     gone = 400 <= status < 500 and status not in (408, 429)
     assert missed_poll(error) is not gone
 
@@ -42,9 +42,9 @@ def test_a_status_error_is_missed_unless_it_says_the_job_or_access_is_gone(statu
 @pytest.mark.parametrize(
     ("error", "missed"),
     [
-        (TransportError("poll", "reset"), True),
-        (RateLimitedError("poll", 429, "slow down"), True),
-        (ServerError("poll", 502, "bad gateway"), True),
+        (APIConnectionError("poll", "reset"), True),
+        (RateLimitError("poll", 429, "slow down"), True),
+        (InternalServerError("poll", 502, "bad gateway"), True),
         (ResponseShapeError("OutputStatus", ["request: not an object"]), True),
         (ValueError("Expecting value: line 1 column 1"), True),
         (RecursionError("maximum recursion depth exceeded"), True),

@@ -40,5 +40,7 @@ def test_plain_tests_still_run():
 
 def test_plugin_fixtures_in_a_user_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-q")
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "-q", "-o", "asyncio_default_fixture_loop_scope=function"
+    )
     result.assert_outcomes(passed=3)

@@ -12,9 +12,6 @@ from hypothesis import strategies as st
 
 from sovfixer_async._errors import InvalidInputError
 from sovfixer_async.models import (
-    LOCATION_FIELDS,
-    BulkEnhanceRequest,
-    BulkLocation,
     DocumentType,
     InitiateUpdateRequest,
     LayerTerm,
@@ -24,12 +21,16 @@ from sovfixer_async.models import (
     UpdateStartRequest,
     UpdateType,
     ZoneTerm,
+    unstructure,
+)
+from sovfixer_async.models._checks import (
     require_nonempty_str,
     require_str_list,
     validate_callback_url,
-    validate_location,
-    validate_update_row,
 )
+from sovfixer_async.models._location_fields import LOCATION_FIELDS, validate_location
+from sovfixer_async.models._policy_terms import policy_terms
+from sovfixer_async.models._update_rows import validate_update_row
 
 
 def _field_of(call: Any, *args: Any, **kwargs: Any) -> str | None:
@@ -230,9 +231,8 @@ def test_validate_location_returns_a_dict_or_raises_invalid_input(data: dict[Any
     assert set(clean) <= LOCATION_FIELDS
     assert None not in clean.values()
     assert "" not in clean.values()
-    # cleaning is idempotent, and BulkLocation agrees
+    # cleaning is idempotent
     assert validate_location(clean, 9) == clean
-    assert BulkLocation(**clean).to_json() == clean
 
 
 @given(
@@ -253,70 +253,6 @@ def test_numeric_strings_from_csv_are_converted(lat: float, lon: float, stories:
     assert clean["latitude"] == lat
     assert clean["longitude"] == lon
     assert clean["const__num_stories"] == stories
-
-
-def test_bulk_location_class() -> None:
-    loc = BulkLocation(id="a", latitude="1.5", sources=["pg"])  # type: ignore[arg-type]
-    assert loc.latitude == 1.5
-    assert loc.sources == ["PG"]
-    assert loc.to_json() == {"id": "a", "latitude": 1.5, "sources": ["PG"]}
-    assert _field_of(BulkLocation, id="") == "id"
-    assert _field_of(BulkLocation, id="a", latitude=100) == "latitude"
-    assert _field_of(BulkLocation.from_mapping, {"id": "a", "latitude": 100}, 7) == (
-        "locations[7].latitude"
-    )
-
-
-# -- BulkEnhanceRequest ----------------------------------------------------------------
-
-
-def test_bulk_enhance_request_body() -> None:
-    request = BulkEnhanceRequest(
-        locations=[
-            {"id": "item-1", "address": "123 main st, miami, fl", "sources": ["PG", "PH"]},
-            BulkLocation(id="item-2", address="456 elm st, los angeles, ca"),
-        ],
-        sources=["pg", "PH"],
-        timeout=60,
-    )
-    assert request.to_json() == {
-        "locations": [
-            {"id": "item-1", "address": "123 main st, miami, fl", "sources": ["PG", "PH"]},
-            {"id": "item-2", "address": "456 elm st, los angeles, ca"},
-        ],
-        "sources": ["PG", "PH"],
-        "include_raw_response": False,
-        "check_cache": True,
-        "timeout": 60.0,
-    }
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"locations": [], "sources": ["PG"]}, "locations"),
-        ({"locations": {"id": "a"}, "sources": ["PG"]}, "locations"),
-        ({"locations": [{"id": "a"}, {"id": "a"}], "sources": ["PG"]}, "locations[1].id"),
-        ({"locations": [{"id": "a"}, 3], "sources": ["PG"]}, "locations[1]"),
-        (
-            {"locations": [{"id": "a"}, {"id": "b", "latitude": "x"}], "sources": ["PG"]},
-            "locations[1].latitude",
-        ),
-        ({"locations": [{"id": "a"}], "sources": []}, "sources"),
-        ({"locations": [{"id": "a"}], "sources": "PG"}, "sources"),
-        ({"locations": [{"id": "a"}], "sources": ["PG", " "]}, "sources[1]"),
-        ({"locations": [{"id": "a"}], "sources": ["PG"], "timeout": 0}, "timeout"),
-        ({"locations": [{"id": "a"}], "sources": ["PG"], "timeout": "60"}, "timeout"),
-        ({"locations": [{"id": "a"}], "sources": ["PG"], "check_cache": "no"}, "check_cache"),
-        (
-            {"locations": [{"id": "a"}], "sources": ["PG"], "include_raw_response": 1},
-            "include_raw_response",
-        ),
-        ({"locations": [{"id": "a"}], "sources": ["PG"], "callback_url": "nope"}, "callback_url"),
-    ],
-)
-def test_bulk_enhance_request_errors(kwargs: dict[str, Any], field: str) -> None:
-    assert _field_of(BulkEnhanceRequest, **kwargs) == field
 
 
 # -- update rows -----------------------------------------------------------------------
@@ -435,7 +371,7 @@ def test_update_start_body() -> None:
         integrations=["pg"],
         metadata={"Timestamp": 1, "UserInfo": {"UserName": "me"}},
     )
-    body = request.to_json()
+    body = unstructure(request)
     assert body["extra_data"] == {"insured_name": "Acme Corp", "inception_date": "2026-01-01"}
     assert body["policy_terms"]["layer_terms"][0]["premium"] == 250000
     assert body["policy_terms"]["zone_terms"] == POLICY_TERMS["zone_terms"]
@@ -448,14 +384,14 @@ def test_update_start_body() -> None:
 
 
 def test_update_start_defaults() -> None:
-    assert UpdateStartRequest().to_json() == {"extra_data": {}}
-    assert UpdateStartRequest(extra_data=None).to_json() == {"extra_data": {}}
+    assert unstructure(UpdateStartRequest()) == {"extra_data": {}}
+    assert unstructure(UpdateStartRequest(extra_data=None)) == {"extra_data": {}}
     terms = PolicyTerms(layer_terms=[LayerTerm(name="L", limit=1)])
-    assert UpdateStartRequest(policy_terms=terms).to_json()["policy_terms"] == {
+    assert unstructure(UpdateStartRequest(policy_terms=terms))["policy_terms"] == {
         "layer_terms": [{"name": "L", "limit": 1}]
     }
     when = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    assert UpdateStartRequest(extra_data={"t": when}).to_json()["extra_data"] == {
+    assert unstructure(UpdateStartRequest(extra_data={"t": when}))["extra_data"] == {
         "t": "2026-01-01T12:00:00Z"
     }
 
@@ -517,11 +453,13 @@ def test_update_start_errors(kwargs: dict[str, Any], field: str, message: str) -
 
 
 def test_output_request() -> None:
-    assert OutputRequest(output_format="json").to_json() == {
+    assert unstructure(OutputRequest(output_format="json")) == {
         "output_format": "json",
         "revision": -1,
     }
-    assert OutputRequest(output_format="JSON", revision=3, overwrite_existing=True).to_json() == {
+    assert unstructure(
+        OutputRequest(output_format="JSON", revision=3, overwrite_existing=True)
+    ) == {
         "output_format": "JSON",
         "revision": 3,
         "overwrite_existing": True,
@@ -536,10 +474,10 @@ def test_output_request() -> None:
 
 
 def test_initiate_update_request() -> None:
-    assert InitiateUpdateRequest().to_json() == {}
+    assert unstructure(InitiateUpdateRequest()) == {}
     request = InitiateUpdateRequest(update_type="scrub", client_ref="r-1")
     assert request.update_type is UpdateType.SCRUB
-    assert request.to_json() == {"update_type": "SCRUB", "client_ref": "r-1"}
+    assert unstructure(request) == {"update_type": "SCRUB", "client_ref": "r-1"}
     with pytest.raises(InvalidInputError, match="allowed: SCRUB, AIR, RMS") as caught:
         InitiateUpdateRequest(update_type="BOGUS")
     assert caught.value.field == "update_type"
@@ -562,7 +500,7 @@ def test_parse_request_form_fields() -> None:
         workflow="default",
     )
     assert request.document_type is DocumentType.ACORD
-    assert request.to_form_fields() == [
+    assert unstructure(request) == [
         ("document_type", "ACORD"),
         ("callback_url", "https://h/cb"),
         ("client_ref", "ref"),
@@ -575,7 +513,7 @@ def test_parse_request_form_fields() -> None:
         ("integrations", "PG"),
         ("integrations", "PH"),
     ]
-    assert ParseRequest().to_form_fields() == [("document_type", "SOV")]
+    assert unstructure(ParseRequest()) == [("document_type", "SOV")]
     assert ParseRequest(document_type="LOSS_RUN").document_type is DocumentType.LOSS_RUN
 
 
@@ -594,11 +532,54 @@ def test_parse_request_errors(kwargs: dict[str, Any], field: str) -> None:
     assert _field_of(ParseRequest, **kwargs) == field
 
 
-def test_policy_terms_from_value() -> None:
-    terms = PolicyTerms.from_value({"zone_terms": [{"zone": "AllOther", "sublimit": "1e6"}]})
+def test_policy_terms_from_a_mapping() -> None:
+    terms = policy_terms({"zone_terms": [{"zone": "AllOther", "sublimit": "1e6"}]})
     assert terms.zone_terms == [ZoneTerm(zone="AllOther", sublimit=1e6)]
-    assert PolicyTerms.from_value(terms) is terms
-    assert _field_of(PolicyTerms.from_value, {"layer_terms": [{"limit": "x"}]}, "terms") == (
+    assert policy_terms(terms) is terms
+    assert _field_of(policy_terms, {"layer_terms": [{"limit": "x"}]}, "terms") == (
         "terms.layer_terms[0].limit"
     )
-    assert _field_of(PolicyTerms.from_value, "terms") == "policy_terms"
+    assert _field_of(policy_terms, "terms") == "policy_terms"
+
+
+# -- requests are written by the converter, not by themselves ----------------------------
+
+REQUEST_CLASSES = [
+    UpdateStartRequest,
+    OutputRequest,
+    InitiateUpdateRequest,
+    ParseRequest,
+    PolicyTerms,
+    LayerTerm,
+    ZoneTerm,
+]
+
+
+@pytest.mark.parametrize("cls", REQUEST_CLASSES)
+def test_request_models_hold_data_only(cls: type) -> None:
+    methods = [
+        name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")
+    ]
+    assert methods == []
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.text(min_size=1).filter(str.strip),
+            "attachment": st.integers(),
+            "limit": st.floats(allow_nan=False, allow_infinity=False),
+        },
+    ),
+    st.booleans(),
+)
+def test_update_start_bodies_leave_none_out(layer: dict[str, Any], with_formats: bool) -> None:
+    request = UpdateStartRequest(
+        policy_terms={"layer_terms": [layer]}, output_formats=["JSON"] if with_formats else None
+    )
+    body = unstructure(request)
+    assert body["extra_data"] == {}
+    assert body["policy_terms"] == {"layer_terms": [layer]}
+    assert ("output_formats" in body) is with_formats
+    assert None not in body.values()

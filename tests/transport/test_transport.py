@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from sovfixer_async._config import ClientConfig, RetryPolicy
 from sovfixer_async._errors import (
     AmbiguousSubmissionError,
+    APIConnectionError,
     AuthenticationError,
+    BadRequestError,
+    InternalServerError,
     NotFoundError,
-    RateLimitedError,
-    ServerError,
-    TransportError,
-    ValidationError,
+    RateLimitError,
 )
 from sovfixer_async._transport import (
     RetryBudget,
@@ -151,7 +151,7 @@ async def test_503_past_attempts_raises_server_error(server: Scripted) -> None:
     t = Transport(make_config(server.url, retry=RetryPolicy.no_wait(attempts=3)))
     await t.open()
     try:
-        with pytest.raises(ServerError) as info:
+        with pytest.raises(InternalServerError) as info:
             await t.request("GET", "extraction", "/api/v1/sov/s-1", job_id="s-1")
     finally:
         await t.close()
@@ -253,7 +253,7 @@ async def test_connection_refused_is_retried_then_transport_error() -> None:
     t = Transport(make_config(f"http://127.0.0.1:{port}", retry=RetryPolicy.no_wait(attempts=3)))
     await t.open()
     try:
-        with pytest.raises(TransportError) as info:
+        with pytest.raises(APIConnectionError) as info:
             await t.request("POST", "extraction", "/api/v1/sov", json={}, safety=Safety.SUBMIT)
     finally:
         await t.close()
@@ -274,7 +274,7 @@ async def test_error_mapping(server: Scripted, transport: Transport) -> None:
         answer(404, {"detail": "Not found."}),
         answer(401, {"detail": "Invalid token."}),
     ]
-    with pytest.raises(ValidationError) as bad:
+    with pytest.raises(BadRequestError) as bad:
         await transport.request(
             "POST",
             "extraction",
@@ -300,7 +300,7 @@ async def test_rate_limited_error_keeps_the_hint(server: Scripted) -> None:
     t = Transport(make_config(server.url, retry=RetryPolicy.no_wait(attempts=2)))
     await t.open()
     try:
-        with pytest.raises(RateLimitedError) as info:
+        with pytest.raises(RateLimitError) as info:
             await t.request("GET", "extraction", "/x")
     finally:
         await t.close()

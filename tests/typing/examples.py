@@ -1,0 +1,324 @@
+"""Typing examples of the public API, checked by ``mypy --strict`` (never run).
+
+Typical user code, written as users write it: every ``assert_type`` states what an editor
+and mypy must infer. A change of a public signature or return type breaks this file, so
+such a change is a decision, not an accident (as stamina's ``tests/typing`` does).
+
+Check with: ``mypy --strict tests/typing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, assert_type
+
+import pytest
+
+from sovfixer_async import (
+    AmbiguousSubmissionError,
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    BulkEnhanceBatch,
+    BulkEnhanceRun,
+    BulkRunStatus,
+    Client,
+    ClientConfig,
+    ConflictError,
+    DestinationExistsError,
+    DownloadError,
+    DownloadFinished,
+    DownloadProgress,
+    Event,
+    InternalServerError,
+    InvalidInputError,
+    JobCompleted,
+    JobFailed,
+    JobFailedEvent,
+    JobHandle,
+    JobProgress,
+    JobStatusChanged,
+    JobSubmitted,
+    JobTimeout,
+    NotFoundError,
+    OutputJob,
+    ParseJob,
+    PollPolicy,
+    RateLimitError,
+    RetryPolicy,
+    SOVFixerError,
+    TransportStats,
+    UpdateJob,
+    WebhookReceiver,
+    as_completed,
+)
+from sovfixer_async.emulator import EmulatorSettings, RunningEmulator, run_emulator
+from sovfixer_async.models import (
+    BulkEnhanceStatus,
+    EnhanceResponse,
+    HistoryRecord,
+    Output,
+    OutputFormat,
+    OutputStatus,
+    ParseStatus,
+    SourceResult,
+    SOVData,
+    UpdateStatus,
+    UsageResponse,
+)
+from sovfixer_async.testing import EmulatorFactory, client_on
+
+SOVID = "s-no-ping-hggcsk"
+ROWS = [{"item_key": "i-s-no-ping-hggcsk!Sheet1!2", "bldg_name": "HQ"}]
+
+
+# -- a client, made with keywords --------------------------------------------------------
+
+
+def make_client() -> Client:
+    client = Client(
+        api_url="https://api.example",
+        data_api_url="https://data.example",
+        token="secret",
+        max_connections=32,
+        retry=RetryPolicy(attempts=5, backoff_initial=0.5),
+        poll=PollPolicy(initial=1.0, max_interval=30.0),
+    )
+    assert_type(client.config, ClientConfig)
+    assert_type(client.config.retry, RetryPolicy)
+    assert_type(client.stats, TransportStats)
+    return client
+
+
+def make_client_from_config() -> Client:
+    config = ClientConfig(api_url="https://api.example", data_api_url="https://data.example")
+    return Client(config=config, poll=PollPolicy.fast(), retry=RetryPolicy.no_wait())
+
+
+# -- each kind of job: submit, wait, download --------------------------------------------
+
+
+async def update(client: Client, dest: Path) -> list[Path]:
+    job = await client.update_sov(SOVID, ROWS, output_formats=["json"], client_ref="ticket-1")
+    assert_type(job, UpdateJob)
+    assert_type(job.id, str)
+    assert_type(job.token, str)
+    assert_type(job.done, bool)
+    assert_type(job.state, str | None)
+    status = await job.wait(timeout=600)
+    assert_type(status, UpdateStatus)
+    assert_type(status.done, bool)
+    assert_type(status.progress, float | None)
+    assert_type(status.outputs, list[Output])
+    assert_type(await job.refresh(), UpdateStatus)
+    files = await job.download(dest, overwrite=True)
+    assert_type(files, list[Path])
+    return files
+
+
+async def update_from_csv(client: Client) -> UpdateStatus:
+    from_path = await client.update_sov(SOVID, Path("locations.csv"))
+    from_bytes = await client.update_sov(SOVID, b"item_key,bldg_name\nk,HQ\n")
+    assert_type(from_bytes, UpdateJob)
+    return await from_path.wait()
+
+
+async def output(client: Client, dest: Path) -> Path:
+    job = await client.get_or_create_output(SOVID, "json", revision=-1)
+    assert_type(job, OutputJob)
+    status = await job.wait()
+    assert_type(status, OutputStatus)
+    for file in status.outputs:
+        assert_type(file.url, str)
+        assert_type(file.filename, str | None)
+    (path,) = await job.download(dest)
+    return path
+
+
+async def parse(client: Client) -> str | None:
+    job = await client.parse_sov(Path("sov.xlsx"), document_type="SOV", client_ref="ref-9")
+    assert_type(job, ParseJob)
+    also = await client.parse_sov(b"...", filename="sov.xlsx")
+    assert_type(also, ParseJob)
+    status = await job.wait(timeout=math.inf)
+    assert_type(status, ParseStatus)
+    return status.state
+
+
+async def bulk(client: Client, dest: Path) -> int:
+    run = await client.bulk_enhance(
+        Path("locations.csv"), sources=["PG", "GG"], batch_size=500, concurrency=4
+    )
+    assert_type(run, BulkEnhanceRun)
+    assert_type(run.token, str)
+    assert_type(run.batches, list[BulkEnhanceBatch])
+    status = await run.wait(timeout=3600)
+    assert_type(status, BulkRunStatus)
+    assert_type(run.done, bool)  # the server work is over
+    assert_type(run.merged, bool)  # the results are merged on disk
+    assert_type(status.num_completed, int)
+    assert_type(status.batches, tuple[BulkEnhanceStatus | None, ...])
+    count = 0
+    async for location_id, by_source in run.results():
+        assert_type(location_id, str)
+        assert_type(by_source, dict[str, SourceResult])
+        count += 1
+    assert_type(await run.download(dest), list[Path])
+    return count
+
+
+async def enhance_one(client: Client) -> bool | None:
+    answer = await client.enhance(sources=["PG"], address="1 Main St, Miami FL")
+    assert_type(answer, EnhanceResponse)
+    return answer.location_data["PG"].is_success
+
+
+async def read_only_calls(client: Client) -> None:
+    assert_type(await client.list_output_formats(), list[OutputFormat])
+    assert_type(await client.usage(start="2026-01-01"), UsageResponse)
+    async for record in client.history(page_size=100):
+        assert_type(record, HistoryRecord)
+    async for sov in client.activity(search="acme"):
+        assert_type(sov, SOVData)
+    assert_type(await client.download("https://x.example/f.json", Path("out")), Path)
+
+
+# -- many jobs at once, and resuming ---------------------------------------------------
+
+
+async def fleet(client: Client) -> list[str]:
+    jobs = [await client.get_or_create_output(SOVID, fmt) for fmt in ("json", "xlsx")]
+    finished: list[str] = []
+    async for job in as_completed(jobs, timeout=600):
+        assert_type(job, OutputJob)
+        finished.append(job.id)
+    return finished
+
+
+async def resume(client: Client, token: str) -> None:
+    handle = client.resume(token)
+    assert_type(handle, JobHandle[Any] | BulkEnhanceRun)
+    if isinstance(handle, BulkEnhanceRun):
+        assert_type(await handle.wait(), BulkRunStatus)
+    elif isinstance(handle, UpdateJob):
+        assert_type(await handle.wait(), UpdateStatus)
+    else:
+        await handle.wait()
+
+
+# -- errors, caught by class, read by attribute ------------------------------------------
+
+
+async def errors(client: Client, token: str) -> str:
+    try:
+        job = await client.update_sov(SOVID, ROWS)
+        await job.wait(timeout=60)
+    except JobFailed as exc:
+        assert_type(exc.job_id, str | None)
+        assert_type(exc.result_status, str | None)
+        return exc.message or "failed"
+    except JobTimeout as exc:
+        assert_type(exc.token, str)
+        assert_type(exc.waited, float)
+        client.resume(exc.token)
+        return "later"
+    except BadRequestError as exc:
+        assert_type(exc.allowed_formats, tuple[str, ...])
+        return exc.message
+    except RateLimitError as exc:
+        assert_type(exc.retry_after, float | None)
+        return "slow down"
+    except (AuthenticationError, NotFoundError, ConflictError, InternalServerError) as exc:
+        assert_type(exc.status, int)
+        assert_type(exc.request_id, str | None)
+        return exc.body
+    except APIError as exc:
+        return f"{exc.status}: {exc.message}"
+    except AmbiguousSubmissionError as exc:
+        return str(exc)
+    except APIConnectionError as exc:
+        return str(exc)
+    except InvalidInputError as exc:
+        return str(exc)
+    except DestinationExistsError as exc:
+        assert_type(exc.path, str)
+        return exc.path
+    except DownloadError as exc:
+        assert_type(exc.bytes_received, int)
+        return exc.url
+    except SOVFixerError as exc:
+        return str(exc)
+    return "ok"
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+def on_event(event: Event) -> None:
+    match event:
+        case JobSubmitted(kind=kind, job_id=job_id, token=token):
+            assert_type(kind, str)
+            assert_type(job_id, str)
+            assert_type(token, str | None)
+        case JobStatusChanged(state=state, previous=previous):
+            assert_type(state, str)
+            assert_type(previous, str | None)
+        case JobProgress(progress=progress):
+            assert_type(progress, float | None)
+        case JobCompleted() | JobFailedEvent():
+            pass
+        case DownloadProgress(bytes_done=done, total=total):
+            assert_type(done, int)
+            assert_type(total, int | None)
+        case DownloadFinished(path=path, sha256=digest):
+            assert_type(path, Path)
+            assert_type(digest, str)
+
+
+async def events(client: Client) -> None:
+    client.subscribe(on_event)
+    stream = client.events()
+    assert_type(stream, AsyncIterator[Event])
+    async for event in stream:
+        on_event(event)
+
+
+async def with_callbacks() -> None:
+    async with (
+        Client(api_url="https://a.example", data_api_url="https://d.example", token="t") as client,
+        client.webhook_receiver(port=8080, public_url="https://me.example/hooks") as hooks,
+    ):
+        assert_type(hooks, WebhookReceiver)
+        job = await client.update_sov(SOVID, ROWS, callback_url=hooks)
+        await job.wait()
+
+
+# -- the emulator and the pytest plugin --------------------------------------------------
+
+
+async def emulated() -> None:
+    async with run_emulator(job_seconds=0.2, token="secret") as emu:
+        assert_type(emu, RunningEmulator)
+        assert_type(emu.url, str)
+        assert_type(emu.settings, EmulatorSettings)
+        assert_type(await emu.stats(), dict[str, Any])
+        assert_type(emu.set_faults(fault_rate=0.1), dict[str, float])
+        async with client_on(emu) as client:
+            assert_type(client, Client)
+
+
+@pytest.mark.anyio
+async def test_with_plugin(
+    sovfixer_client: Client,
+    sovfixer_emulator: RunningEmulator,
+    sovfixer_emulator_factory: EmulatorFactory,
+) -> None:
+    job = await sovfixer_client.update_sov(SOVID, ROWS)
+    await job.wait()
+    faulty = await sovfixer_emulator_factory(fault_rate=0.3, seed=1)
+    assert_type(faulty, RunningEmulator)
+    assert_type(sovfixer_emulator_factory.start(token="x"), RunningEmulator)
+    assert (await sovfixer_emulator.stats())["jobs_created"]["update"] == 1
