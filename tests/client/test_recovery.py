@@ -265,3 +265,31 @@ async def test_reconcile_against_an_endless_activity_feed_ends(emulator: Any) ->
             await client.parse_sov(PDF, filename="sov.pdf", client_ref="Exact-Ref")
         assert await client.reconcile(info.value) is None  # near misses never match
     assert pages == 2 * 5000 // 250  # two bounded look-ups
+
+
+async def test_an_unreadable_answer_to_an_update_is_ambiguous_and_reconciled(
+    emulator: Any,
+) -> None:
+    from aiohttp import web
+
+    from .conftest import client_for
+    from .hostile import Forward, proxy
+
+    async def hook(request: web.Request, forward: Forward) -> web.StreamResponse:
+        answer = await forward()
+        if request.path.endswith("/initiate_update"):
+            return answer.response(body=b'{"id": 7')  # made, and the answer garbled
+        return answer.response()
+
+    async with (
+        proxy(emulator.url, hook) as hostile,
+        client_for(hostile.url, reconcile_grace=0.01) as client,
+    ):
+        with pytest.raises(AmbiguousSubmissionError) as info:
+            await client.update_sov(SOVID, ROWS)
+        found = await client.reconcile(info.value)
+        assert isinstance(found, UpdateJob)
+        await found.add_locations(ROWS)
+        await found.start()
+        assert (await found.wait(timeout=30)).state == "COMPLETE"
+    assert await updates_of(emulator) == 1
