@@ -298,9 +298,10 @@ class BulkEnhanceRun:
         self.merged_path = merged
         state = self.state_folder
         if self.pending:
-            await anyio.to_thread.run_sync(
-                state.write_manifest, manifest_of(self.slots, self._sources)
-            )
+            if state.owned():  # (the pending bodies live there: it exists)
+                await anyio.to_thread.run_sync(
+                    state.write_manifest, manifest_of(self.slots, self._sources)
+                )
         else:
             await anyio.to_thread.run_sync(state.remove)
 
