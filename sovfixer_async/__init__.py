@@ -40,6 +40,7 @@ from sovfixer_async._events import (
     DownloadFinished,
     DownloadProgress,
     Event,
+    EventsDropped,
     JobCompleted,
     JobFailedEvent,
     JobProgress,
@@ -51,14 +52,15 @@ from sovfixer_async._jobs import (
     JobHandle,
     OutputJob,
     ParseJob,
-    UpdateJob,
     as_completed,
 )
+from sovfixer_async._recovery import DuplicateClientRefError, MissingLocationsError
 from sovfixer_async._transport import (
     APIResponseValidationError,
     ResponseTooLargeError,
     TransportStats,
 )
+from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async.models import ResponseShapeError
@@ -93,7 +95,9 @@ __all__ = [
     "DownloadIntegrityError",
     "DownloadProgress",
     "DownloadResult",
+    "DuplicateClientRefError",
     "Event",
+    "EventsDropped",
     "InternalServerError",
     "InvalidInputError",
     "JobCompleted",
@@ -105,6 +109,7 @@ __all__ = [
     "JobSubmitted",
     "JobTimeout",
     "LocalFileError",
+    "MissingLocationsError",
     "MissingTokenError",
     "NotFoundError",
     "OutputJob",

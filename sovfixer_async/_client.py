@@ -15,14 +15,16 @@ import attrs
 from sovfixer_async import _bulk, _downloads
 from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
 from sovfixer_async._context import JobContext
+from sovfixer_async._errors import AmbiguousSubmissionError
 from sovfixer_async._events import Callback, Event, EventBus
-from sovfixer_async._jobs import OutputJob, ParseJob, UpdateJob, Waitable, as_completed_in
+from sovfixer_async._jobs import JobHandle, OutputJob, ParseJob, Waitable, as_completed_in
 from sovfixer_async._lifecycle import Lifecycle, Receivers
 from sovfixer_async._locations import LocationsInput
 from sovfixer_async._transport import TransportStats
+from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows import enhance as _enhance
-from sovfixer_async._workflows import feeds, output, parse, resume, update
+from sovfixer_async._workflows import feeds, output, parse, reconcile, resume, update
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async.models import (
     DatasourceConfig,
@@ -77,6 +79,9 @@ class Client:
         work_dir: Path | _Unset | None = UNSET,
         keep_work_files: bool | _Unset = UNSET,
         ini_path: Path | _Unset | None = UNSET,
+        reconcile_grace: float | _Unset = UNSET,
+        state_dir: Path | _Unset = UNSET,
+        state_max_age: float | _Unset = UNSET,
     ):
         given = {
             name: value
@@ -87,6 +92,7 @@ class Client:
         self.config = config
         self._events = EventBus([on_event] if on_event else None)
         self._context = JobContext.build(config, self._events)
+        self._events.bind(self._context.tasks.start_soon)
         self._transport = self._context.transport
         self._catalog = Catalog(self._transport)
         self._receivers = Receivers()
@@ -354,6 +360,15 @@ class Client:
             self._transport, url, dest, filename=filename, overwrite=overwrite, events=self._events
         )
         return result.path
+
+    async def reconcile(self, error: AmbiguousSubmissionError) -> JobHandle[Any] | None:
+        """The job an ambiguous parse or update submission made, or None if there is none.
+
+        Looks the submission's ``client_ref`` up in the activity feed (exact match); an
+        empty answer is only given after a second look-up ``reconcile_grace`` seconds
+        later. Several jobs with that ``client_ref`` raise ``DuplicateClientRefError``.
+        """
+        return await reconcile.reconcile(self._context, error)
 
     def resume(self, token: str) -> resume.AnyHandle:
         """Rebuild a live handle from its ``token`` (from this or another process)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ def default_urls(environment: str | None) -> tuple[str, str]:
     if env in _URLS:
         return _URLS[env]
     return (f"https://api-{env}.sovfixer.com", f"https://data-api-{env}.sovfixer.com")
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/sovfixer-async``, or ``~/.local/state/sovfixer-async``."""
+    base = os.environ.get("XDG_STATE_HOME")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "sovfixer-async"
 
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -161,6 +169,14 @@ class ClientConfig:
     keep_work_files: bool = False
     #: ``~/.pingintel.ini`` by default; a path here is read instead.
     ini_path: Path | None = None
+    #: Seconds ``client.reconcile`` waits before its second look-up answers "no job"
+    #: (a request still in flight at a gateway can create its job after the 502).
+    reconcile_grace: float = field(default=30.0, validator=_non_negative)
+    #: Where bulk runs keep their manifests and not-yet-accepted batch bodies, across
+    #: processes: ``$XDG_STATE_HOME/sovfixer-async`` (``~/.local/state/sovfixer-async``).
+    state_dir: Path = field(factory=lambda: default_state_dir(), converter=Path)
+    #: A run's manifest never merged is removed after this many seconds (30 days).
+    state_max_age: float = field(default=30 * 86400.0, validator=_positive)
 
     @api_url.default
     def _default_api_url(self) -> str:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import anyio
 
@@ -26,6 +26,7 @@ from sovfixer_async._events import (
     JobStatusChanged,
 )
 from sovfixer_async._polling import StatusQuery, Watch, fetch_status
+from sovfixer_async._refs import check_client_ref, token_client_ref
 from sovfixer_async._transport import Api
 from sovfixer_async._urls import check_id, segment
 from sovfixer_async.models import (
@@ -33,7 +34,6 @@ from sovfixer_async.models import (
     JobStatus,
     OutputStatus,
     ParseStatus,
-    UpdateStatus,
     structure,
 )
 
@@ -72,6 +72,11 @@ class JobHandle(Generic[S]):
         return f"<{type(self).__name__} {self.kind} {self.id} {state}>"
 
     # -- identity ----------------------------------------------------------------------
+
+    @classmethod
+    def from_token(cls, context: JobContext, data: dict[str, Any]) -> Self:
+        """The handle a parsed (checked) token names; kinds with more fields check them."""
+        return cls(context, data["id"])
 
     def _token_fields(self) -> dict[str, Any]:
         return {}
@@ -209,18 +214,6 @@ class JobHandle(Generic[S]):
         return [r.path for r in results]
 
 
-class UpdateJob(JobHandle[UpdateStatus]):
-    """An SOV update (SUD): initiate_update, add_locations, start, then poll."""
-
-    kind = "update"
-    api = "extraction"
-    status_type = UpdateStatus
-    __slots__ = ()
-
-    def _status_path(self) -> str:
-        return f"/api/v1/sov/update/{segment(self.id)}"
-
-
 class OutputJob(JobHandle[OutputStatus]):
     """A get_or_create_output request; already done when the server had it cached."""
 
@@ -234,12 +227,33 @@ class OutputJob(JobHandle[OutputStatus]):
 
 
 class ParseJob(JobHandle[ParseStatus]):
-    """A first-time SOV parse (``POST /api/v1/sov``); the id is the new SOV id."""
+    """A first-time SOV parse (``POST /api/v1/sov``); the id is the new SOV id.
+
+    ``client_ref`` is the reference its submission carried (``client.reconcile``).
+    """
 
     kind = "parse"
     api = "extraction"
     status_type = ParseStatus
-    __slots__ = ()
+    __slots__ = ("client_ref",)
+
+    def __init__(
+        self,
+        context: JobContext,
+        job_id: str,
+        status: ParseStatus | None = None,
+        *,
+        client_ref: str | None = None,
+    ):
+        super().__init__(context, job_id, status)
+        self.client_ref = None if client_ref is None else check_client_ref(client_ref, "client_ref")
+
+    @classmethod
+    def from_token(cls, context: JobContext, data: dict[str, Any]) -> ParseJob:
+        return cls(context, data["id"], client_ref=token_client_ref(data))
+
+    def _token_fields(self) -> dict[str, Any]:
+        return {} if self.client_ref is None else {"client_ref": self.client_ref}
 
     def _status_path(self) -> str:
         return f"/api/v1/sov/{segment(self.id)}"
@@ -258,11 +272,6 @@ class BulkEnhanceBatch(JobHandle[BulkEnhanceStatus]):
 
     def _status_path(self) -> str:
         return f"/api/v1/bulk_enhance/{segment(self.id)}"
-
-
-HANDLE_TYPES: dict[str, type[JobHandle[Any]]] = {
-    cls.kind: cls for cls in (UpdateJob, OutputJob, ParseJob, BulkEnhanceBatch)
-}
 
 
 #: Token versions this SDK reads: 1 (0.1; its bulk-run ``work_dir`` is ignored) and 2.

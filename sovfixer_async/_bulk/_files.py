@@ -42,12 +42,22 @@ def batch_name(number: int) -> str:
     return f"batch-{number:05d}.json"
 
 
-def write_part(body_path: Path, files: list[Path], failure: str | None, part: Path) -> None:
-    """One batch's lines ``{"id": ..., "results": {source: {...}}}``, one per location sent.
+def write_part(
+    part: Path,
+    files: list[Path],
+    failure: str | None,
+    *,
+    body: Path | None = None,
+    ids: list[str] | None = None,
+    sources: tuple[str, ...] = (),
+) -> int:
+    """One batch's lines ``{"id": ..., "results": {source: {...}}}``; how many were written.
 
-    Each location's results are copied from the output file as the server wrote them (no
-    re-encoding: half the cost) unless they span lines (pretty-printed JSON), which are
-    re-encoded compactly; a location the output lacks gets a failed result per source.
+    The locations are listed by the batch ``body`` (its own per-location sources), else by
+    ``ids`` (with the run's ``sources``), else by the output alone. Each location's results
+    are copied from the output file as the server wrote them (no re-encoding: half the
+    cost) unless they span lines (pretty-printed JSON), which are re-encoded compactly; a
+    location the output lacks gets a failed result per source, saying ``failure``.
     """
     found: dict[str, str] = {}
     for path in files:
@@ -55,29 +65,32 @@ def write_part(body_path: Path, files: list[Path], failure: str | None, part: Pa
         for location_id, value, raw in raw_members(text):
             if isinstance(value, dict):
                 found[location_id] = one_line(value, raw)
+    listed: list[tuple[str, Any]]
+    if body is not None and body.is_file():
+        with open(body, encoding="utf-8") as f:
+            data = json.load(f)
+        default_sources = data.get("sources") or []
+        listed = [(loc["id"], loc.get("sources") or default_sources) for loc in data["locations"]]
+    elif ids is not None:
+        listed = [(location_id, list(sources)) for location_id in ids]
+    else:
+        listed = [(location_id, None) for location_id in found]
     part.parent.mkdir(parents=True, exist_ok=True)
     tmp = part.with_name(part.name + ".tmp")
+    reason = failure or "the server returned no result for this location"
     with open(tmp, "w", encoding="utf-8") as out:
-        if not body_path.exists():  # a run resumed without its work folder
-            for location_id, raw in found.items():
-                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw}}}\n')
-        else:
-            with open(body_path, encoding="utf-8") as f:
-                body = json.load(f)
-            default_sources = body.get("sources") or []
-            reason = failure or "the server returned no result for this location"
-            for location in body["locations"]:
-                location_id = location["id"]
-                raw_results = found.get(location_id)
-                if raw_results is None:
-                    raw_results = json.dumps(
-                        {
-                            source: {"is_success": False, "error_message": reason}
-                            for source in (location.get("sources") or default_sources)
-                        }
-                    )
-                out.write(f'{{"id":{json.dumps(location_id)},"results":{raw_results}}}\n')
+        for location_id, location_sources in listed:
+            raw_results = found.get(location_id)
+            if raw_results is None:
+                raw_results = json.dumps(
+                    {
+                        source: {"is_success": False, "error_message": reason}
+                        for source in location_sources or ()
+                    }
+                )
+            out.write(f'{{"id":{json.dumps(location_id)},"results":{raw_results}}}\n')
     os.replace(tmp, part)
+    return len(listed)
 
 
 def one_line(value: Any, raw: str) -> str:

@@ -1,9 +1,10 @@
 """The handle of a whole bulk-enhance run: its batches, their waits, and the merged results.
 
-``run.done`` means what it means on every handle: the server work is over (every batch
-terminal). ``run.merged`` is the local state: each batch's output fetched and the results
-merged on disk, one JSONL line per submitted location. Nothing holds more than one batch
-in memory.
+``run.done`` means what it means on every handle: the server work is over (every accepted
+batch terminal). ``run.merged`` is the local state: each batch's output fetched and the
+results merged on disk, one JSONL line per location, failed ones included (a batch the
+server never accepted, or whose submission is unknown, gives failed lines saying so).
+Nothing holds more than one batch in memory.
 """
 
 from __future__ import annotations
@@ -12,65 +13,30 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from attrs import frozen
 
 from sovfixer_async import _downloads
 from sovfixer_async._bulk import _files
+from sovfixer_async._bulk._manifest import ACCEPTED, PENDING, RunState
+from sovfixer_async._bulk._slots import BatchSlot, manifest_of, token_fields
+from sovfixer_async._bulk._status import BulkRunStatus
 from sovfixer_async._context import JobContext
 from sovfixer_async._downloads import DownloadResult
 from sovfixer_async._errors import DestinationExistsError, JobFailed, JobTimeout, SOVFixerError
 from sovfixer_async._jobs import TOKEN_VERSION, BulkEnhanceBatch
-from sovfixer_async.models import BulkEnhanceStatus, SourceResult
-
-
-@frozen
-class BulkRunStatus:
-    """The sum of a run's batches; ``batches`` holds each one's last status (or None)."""
-
-    batches: tuple[BulkEnhanceStatus | None, ...]
-
-    def _sum(self, name: str) -> int:
-        return sum(getattr(s.request, name) or 0 for s in self.batches if s is not None)
-
-    @property
-    def num_requested(self) -> int:
-        return self._sum("num_requested")
-
-    @property
-    def num_completed(self) -> int:
-        return self._sum("num_completed")
-
-    @property
-    def num_problems(self) -> int:
-        return self._sum("num_problems")
-
-    @property
-    def num_failed_batches(self) -> int:
-        return sum(1 for s in self.batches if s is not None and s.failure is not None)
-
-    @property
-    def done(self) -> bool:
-        return all(s is not None and s.done for s in self.batches)
-
-    @property
-    def state(self) -> str:
-        if not self.done:
-            seen = {s.state for s in self.batches if s is not None}
-            return "IN_PROGRESS" if seen - {"PENDING", "QUEUED"} else "PENDING"
-        return "FAILED" if self.num_failed_batches == len(self.batches) else "COMPLETE"
-
-    @property
-    def progress(self) -> float | None:
-        requested = self.num_requested
-        return self.num_completed / requested if requested else None
+from sovfixer_async._recovery import MissingLocationsError
+from sovfixer_async.models import SourceResult
 
 
 class BulkEnhanceRun:
-    """Handle of a whole bulk-enhance run (kind ``bulk_run``), as ``bulk_enhance`` returns."""
+    """Handle of a whole bulk-enhance run (kind ``bulk_run``), as ``bulk_enhance`` returns.
+
+    ``batches`` are the batches the server accepted; ``pending`` and ``unknown`` list the
+    numbers of the others (``submit_pending()`` sends the pending ones).
+    """
 
     kind = "bulk_run"
     api = "data"
@@ -79,46 +45,66 @@ class BulkEnhanceRun:
         self,
         context: JobContext,
         run_id: str,
-        batches: Sequence[BulkEnhanceBatch],
+        slots: list[BatchSlot],
         work_dir: Path,
+        state: RunState,
+        sources: tuple[str, ...] = (),
     ):
         #: The client's collaborators (transport, events, config, poll scheduler...).
         self._rt = context
         self.id = run_id
-        self.batches = list(batches)
+        #: Every batch of the run, in order (``slots[n - 1]`` is batch ``n``).
+        self.slots = slots
         self.work_dir = work_dir
+        #: The run's state folder (manifest, location ids, bodies not yet accepted).
+        self.state_folder = state
+        self._sources = sources
         #: The merged JSONL, once the run is done and merged.
         self.merged_path: Path | None = None
         #: Size and sha256 of each file the last ``download`` wrote.
         self.files: list[DownloadResult] = []
         self._merge_lock = anyio.Lock()
         self._part_lock = anyio.Lock()
+        self._submit_lock = anyio.Lock()
         #: Each batch's results as JSONL lines, written as soon as that batch is done.
-        self._parts: list[Path | None] = [None] * len(self.batches)
+        self._parts: dict[int, Path] = {}
         #: Set while (or once) a waiter fetches a batch's output and writes its part.
-        self._settling: list[anyio.Event | None] = [None] * len(self.batches)
+        self._settling: dict[int, anyio.Event] = {}
+        #: Batches whose locations cannot be listed (found while settling).
+        self._missing: dict[int, str] = {}
         #: How a wait of ``as_completed`` ended, not merged: the next ``wait()`` raises it.
         self._error: BaseException | None = None
 
     def __repr__(self) -> str:
-        return f"<BulkEnhanceRun {self.id} {len(self.batches)} batches {self.state}>"
+        return f"<BulkEnhanceRun {self.id} {len(self.slots)} batches {self.state}>"
+
+    @property
+    def batches(self) -> list[BulkEnhanceBatch]:
+        """The batches the server accepted, in order."""
+        return [s.handle for s in self.slots if s.state == ACCEPTED and s.handle is not None]
+
+    @property
+    def pending(self) -> tuple[int, ...]:
+        """Numbers (from 1) of the batches not accepted: ``submit_pending()`` sends them."""
+        return tuple(s.number for s in self.slots if s.state == PENDING)
+
+    @property
+    def unknown(self) -> tuple[int, ...]:
+        """Numbers of the batches whose submission was ambiguous (never resent silently)."""
+        return tuple(s.number for s in self.slots if s.state not in (ACCEPTED, PENDING))
 
     @property
     def token(self) -> str:
-        data = {
-            "v": TOKEN_VERSION,
-            "kind": self.kind,
-            "id": self.id,
-            "api": self.api,
-            "batches": [b.id for b in self.batches],
-        }
+        data = {"v": TOKEN_VERSION, "kind": self.kind, "id": self.id, "api": self.api}
+        data.update(token_fields(self.slots))
         return json.dumps(data, separators=(",", ":"))
 
     @property
     def status(self) -> BulkRunStatus | None:
-        if all(b.status is None for b in self.batches):
+        batches = self.batches
+        if batches and all(b.status is None for b in batches):
             return None
-        return BulkRunStatus(tuple(b.status for b in self.batches))
+        return BulkRunStatus(tuple(b.status for b in batches), self.pending, self.unknown)
 
     @property
     def state(self) -> str | None:
@@ -139,20 +125,47 @@ class BulkEnhanceRun:
         self._error = error
 
     async def refresh(self) -> BulkRunStatus:
-        """Fetch every batch's status once."""
+        """Fetch every accepted batch's status once."""
         async with anyio.create_task_group() as tg:
             for batch in self.batches:
                 if not batch.done:
                     tg.start_soon(batch.refresh)
-        status = self.status
-        assert status is not None
-        return status
+        return BulkRunStatus(tuple(b.status for b in self.batches), self.pending, self.unknown)
+
+    async def submit_pending(self, *, unknown: bool = False, concurrency: int = 8) -> None:
+        """Send the batches the server did not accept (their bodies are kept until it does).
+
+        ``unknown=True`` also resends the batches whose submission was ambiguous: the
+        server may then run (and bill) them twice. Works after ``client.resume(token)`` in
+        another process on the same machine while the run's state folder exists.
+        """
+        from sovfixer_async._bulk._submit import send_slots  # (it builds runs: a cycle)
+
+        async with self._submit_lock:
+            wanted = [
+                s
+                for s in self.slots
+                if s.state == PENDING or (unknown and s.state not in (ACCEPTED, PENDING))
+            ]
+            if not wanted:
+                return
+            gone = [s.label for s in wanted if not self.state_folder.body(s.number).is_file()]
+            if gone:
+                raise MissingLocationsError(self.id, gone)
+            self.merged_path = None
+            for slot in wanted:
+                self._parts.pop(slot.number, None)
+                self._settling.pop(slot.number, None)
+                self._missing.pop(slot.number, None)
+            await send_slots(self, wanted, concurrency, None)
 
     async def wait(self, timeout: float | None = None) -> BulkRunStatus:
-        """Wait for every batch, fetching each one's output as soon as it is done; then merge.
+        """Wait for every accepted batch, fetching each one's output once done; then merge.
 
         Failed batches do not fail the run: their locations appear in ``results()`` with
-        failed per-source results. Only a run whose every batch failed raises ``JobFailed``.
+        failed per-source results, as do those of pending and unknown batches (listed on
+        the status). Only a run whose every batch failed raises ``JobFailed``; a run that
+        cannot list some batches' locations raises ``MissingLocationsError``.
         """
         if self.merged_path is None:
             error, self._error = self._error, None
@@ -162,19 +175,20 @@ class BulkEnhanceRun:
         started = time.monotonic()
         problem: list[SOVFixerError] = []
 
-        async def wait_batch(index: int, batch: BulkEnhanceBatch) -> None:
+        async def settle(slot: BatchSlot) -> None:
             try:
-                with contextlib.suppress(JobFailed):  # a failed batch still has its lines
-                    await batch.wait(budget)
-                await self._settle(index, batch)
+                if slot.handle is not None and slot.state == ACCEPTED:
+                    with contextlib.suppress(JobFailed):  # a failed batch still has its lines
+                        await slot.handle.wait(budget)
+                await self._settle(slot)
             except SOVFixerError as exc:
                 problem.append(exc)
                 tg.cancel_scope.cancel()
 
         if self.merged_path is None:
             async with anyio.create_task_group() as tg:
-                for index, batch in enumerate(self.batches):
-                    tg.start_soon(wait_batch, index, batch)
+                for slot in self.slots:
+                    tg.start_soon(settle, slot)
             if problem:
                 first = problem[0]
                 if isinstance(first, JobTimeout):
@@ -183,66 +197,113 @@ class BulkEnhanceRun:
                     )
                 first.add_note(f"bulk run {self.id}: resume it with client.resume(run.token)")
                 raise first
+            if self._missing:
+                raise MissingLocationsError(self.id, list(self._missing.values()))
             async with self._merge_lock:
                 if self.merged_path is None:
                     await self._merge()
-        status = self.status
-        assert status is not None
-        if status.num_failed_batches == len(self.batches):
-            failure = self.batches[0].status.failure if self.batches[0].status else None
+        status = BulkRunStatus(tuple(b.status for b in self.batches), self.pending, self.unknown)
+        batches = self.batches
+        if batches and status.num_failed_batches == len(batches):
+            failure = batches[0].status.failure if batches[0].status else None
             raise JobFailed(
                 self.kind,
                 self.id,
                 failure[0] if failure else None,
-                f"all {len(self.batches)} batches failed; first: "
+                f"all {len(batches)} batches failed; first: "
                 + ((failure[1] or "no message") if failure else "no message"),
                 status,
             )
         return status
 
-    async def _settle(self, index: int, batch: BulkEnhanceBatch) -> None:
-        """Fetch a done batch's output and write its JSONL part (once, whoever asks)."""
-        while (event := self._settling[index]) is not None:
+    async def _settle(self, slot: BatchSlot) -> None:
+        """Write a batch's JSONL part (once, whoever asks): its output's results, or failed
+        lines for every location the server did not return."""
+        number = slot.number
+        while (event := self._settling.get(number)) is not None:
             await event.wait()
-            if self._parts[index] is not None:
+            if number in self._parts or number in self._missing:
                 return
-        self._settling[index] = event = anyio.Event()
+        self._settling[number] = event = anyio.Event()
         try:
-            files: list[Path] = []
+            await self._write_part(slot)
+        finally:
+            if number not in self._parts and number not in self._missing:
+                self._settling.pop(number, None)  # the next waiter tries again
+            event.set()
+
+    async def _write_part(self, slot: BatchSlot) -> None:
+        batch = slot.handle if slot.state == ACCEPTED else None
+        files: list[Path] = []
+        if batch is None:
+            why = slot.detail or "no answer"
+            message = (
+                f"batch {slot.number} was not accepted ({why}): run.submit_pending() sends it"
+                if slot.state == PENDING
+                else f"the submission of batch {slot.number} is unknown ({why}): the server "
+                "may have it; it was not resent"
+            )
+        else:
             failure = batch.status.failure if batch.status is not None else None
             message = None
             if failure is None:  # (the handle's download makes the folder)
                 files = await batch.download(self.work_dir / "outputs", overwrite=True)
             else:
                 message = f"batch {batch.id} failed ({failure[0]}): {failure[1] or 'no message'}"
-            body = self.work_dir / _files.batch_name(index + 1)
-            part = self.work_dir / "parts" / f"part-{index + 1:05d}.jsonl"
-            try:
-                async with self._part_lock:  # one batch in memory at a time (and one GIL)
-                    await anyio.to_thread.run_sync(_files.write_part, body, files, message, part)
-            except ValueError as exc:  # JSON the server sent, or a body on disk, is broken
-                error = SOVFixerError(
-                    f"bulk run {self.id}: cannot read the results of batch {batch.id}: {exc}"
-                )
-                error.job_id = batch.id
-                raise error from exc
-            self._parts[index] = part
-        finally:
-            if self._parts[index] is None:
-                self._settling[index] = None  # the next waiter tries again
-            event.set()
+        state = self.state_folder
+        body = self.work_dir / _files.batch_name(slot.number)
+        if not body.is_file():
+            body = state.body(slot.number)
+        part = self.work_dir / "parts" / f"part-{slot.number:05d}.jsonl"
+
+        def write() -> int | None:
+            listed = body.is_file()
+            ids = None if listed or slot.count is None else state.read_ids(slot.number, slot.count)
+            lines = _files.write_part(
+                part, files, message, body=body, ids=ids, sources=self._sources
+            )
+            if listed or ids is not None:
+                return lines
+            requested = batch.status.request.num_requested if batch and batch.status else None
+            if batch is None or not files or requested is None or lines < requested:
+                return None  # the output alone cannot vouch for every location
+            return lines
+
+        try:
+            async with self._part_lock:  # one batch in memory at a time (and one GIL)
+                written = await anyio.to_thread.run_sync(write)
+        except ValueError as exc:  # JSON the server sent, or a file on disk, is broken
+            error = SOVFixerError(
+                f"bulk run {self.id}: cannot read the results of {slot.label}: {exc}"
+            )
+            error.job_id = batch.id if batch is not None else self.id
+            raise error from exc
+        if written is None:
+            self._missing[slot.number] = slot.label
+        else:
+            self._parts[slot.number] = part
 
     async def _merge(self) -> None:
-        """Join the batches' parts, in batch order, into one JSONL file (off the loop)."""
-        parts = [part for part in self._parts if part is not None]
-        assert len(parts) == len(self.batches)
+        """Join the batches' parts, in batch order, into one JSONL file (off the loop); then
+        forget the state folder unless a batch is still to be sent."""
+        parts = [self._parts[s.number] for s in self.slots]
         merged = self.work_dir / _files.MERGED_NAME
         if len(parts) == 1:
             # a rename: no worker-thread hop (each costs a turn of a busy loop)
             os.replace(parts[0], merged)
         else:
             await anyio.to_thread.run_sync(_files.join_parts, parts, merged)
+        self._parts.clear()
+        self._settling.clear()
         self.merged_path = merged
+        state = self.state_folder
+        if self.pending:
+            if state.owned():  # (the pending bodies live there: it exists)
+                await anyio.to_thread.run_sync(
+                    state.write_manifest, manifest_of(self.slots, self._sources)
+                )
+        else:
+            await anyio.to_thread.run_sync(state.remove)
 
     async def results(self) -> AsyncIterator[tuple[str, dict[str, SourceResult]]]:
         """``(location_id, {source: SourceResult})`` for every submitted location, from disk.

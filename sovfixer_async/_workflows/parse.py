@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from sovfixer_async._context import JobContext
-from sovfixer_async._errors import InvalidInputError
+from sovfixer_async._errors import AmbiguousSubmissionError, InvalidInputError
 from sovfixer_async._events import JobSubmitted
 from sovfixer_async._jobs import ParseJob
+from sovfixer_async._recovery import mark_ambiguous
+from sovfixer_async._refs import client_ref_or_new
 from sovfixer_async._transport import FilePart, Multipart, Safety
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows.callbacks import callback
 from sovfixer_async._workflows.catalog import Catalog
-from sovfixer_async.models import CreatedResponse, ParseRequest, structure, unstructure
+from sovfixer_async.models import CreatedResponse, ParseRequest, unstructure
 from sovfixer_async.models._checks import require_str_list
 
 PARSE_EXTENSIONS = (".xls", ".xlsx", ".xlsm", ".xlsb", ".pdf")
@@ -66,6 +68,7 @@ async def parse_sov(
         formats = await catalog.check_formats(
             require_str_list(output_formats, "output_formats"), "output_formats"
         )
+    client_ref = client_ref_or_new(client_ref)
     callback_to_send, bind = callback(callback_url)
     request = ParseRequest(
         document_type=document_type,
@@ -77,19 +80,23 @@ async def parse_sov(
         integrations=list(integrations) if integrations is not None else None,
         workflow=workflow,
     )
-    response = await context.transport.request(
-        "POST",
-        "extraction",
-        "/api/v1/sov",
-        multipart=Multipart(
-            fields=unstructure(request),
-            files=[FilePart("file", name, content, _CONTENT_TYPES[suffix])],
-        ),
-        safety=Safety.SUBMIT,
-        what=f"parse of {name}",
-    )
-    sovid = structure(response.json(), CreatedResponse).id
-    job = ParseJob(context, sovid)
+    try:
+        response = await context.transport.request(
+            "POST",
+            "extraction",
+            "/api/v1/sov",
+            multipart=Multipart(
+                fields=unstructure(request),
+                files=[FilePart("file", name, content, _CONTENT_TYPES[suffix])],
+            ),
+            safety=Safety.SUBMIT,
+            what=f"parse of {name}",
+        )
+        sovid = response.parse(CreatedResponse).id  # an unreadable answer is ambiguous too
+    except AmbiguousSubmissionError as exc:
+        mark_ambiguous(exc, ParseJob.kind, client_ref)
+        raise
+    job = ParseJob(context, sovid, client_ref=client_ref)
     context.emit(JobSubmitted(job.kind, sovid, job.token))
     if bind is not None:
         bind(job)

@@ -7,9 +7,14 @@ from typing import Any
 from sovfixer_async import _bulk
 from sovfixer_async._context import JobContext
 from sovfixer_async._errors import InvalidInputError
-from sovfixer_async._jobs import HANDLE_TYPES, JobHandle, parse_token
+from sovfixer_async._jobs import BulkEnhanceBatch, JobHandle, OutputJob, ParseJob, parse_token
+from sovfixer_async._update_job import UpdateJob
 
 AnyHandle = JobHandle[Any] | _bulk.BulkEnhanceRun
+
+HANDLE_TYPES: dict[str, type[JobHandle[Any]]] = {
+    cls.kind: cls for cls in (UpdateJob, OutputJob, ParseJob, BulkEnhanceBatch)
+}
 
 
 def resume(context: JobContext, token: str) -> AnyHandle:
@@ -25,4 +30,4 @@ def resume(context: JobContext, token: str) -> AnyHandle:
             + ", ".join([*HANDLE_TYPES, _bulk.BulkEnhanceRun.kind]),
             field="token",
         )
-    return handle_type(context, data["id"])
+    return handle_type.from_token(context, data)

@@ -6,10 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sovfixer_async._context import JobContext
+from sovfixer_async._errors import AmbiguousSubmissionError
 from sovfixer_async._events import JobSubmitted
-from sovfixer_async._jobs import UpdateJob
 from sovfixer_async._locations import LocationsInput, update_csv_batches
-from sovfixer_async._transport import FilePart, Multipart, Safety
+from sovfixer_async._recovery import carry, mark_ambiguous
+from sovfixer_async._refs import INITIATED, client_ref_or_new
+from sovfixer_async._transport import Safety
+from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._urls import segment
 from sovfixer_async._webhooks import WebhookReceiver
 from sovfixer_async._workflows.callbacks import callback
@@ -18,7 +21,6 @@ from sovfixer_async.models import (
     CreatedResponse,
     InitiateUpdateRequest,
     UpdateStartRequest,
-    structure,
     unstructure,
 )
 from sovfixer_async.models._checks import require_nonempty_str, require_str_list
@@ -42,6 +44,7 @@ async def update_sov(
 ) -> UpdateJob:
     """Validate everything, then create the update, send its rows and start it."""
     require_nonempty_str(sovid, "sovid")
+    client_ref = client_ref_or_new(client_ref)
     callback_to_send, bind = callback(callback_url)
     initiate = InitiateUpdateRequest(
         update_type=update_type, callback_url=callback_to_send, client_ref=client_ref
@@ -61,41 +64,41 @@ async def update_sov(
     )
     batches = await update_csv_batches(locations, batch_rows)
 
-    transport = context.transport
-    initiate_body = unstructure(initiate)
-    response = await transport.request(
-        "POST",
-        "extraction",
-        f"/api/v1/sov/{segment(sovid, 'sovid')}/initiate_update",
-        json=initiate_body or None,
-        safety=Safety.SUBMIT,
-        job_id=sovid,
-        what=f"initiate_update of SOV {sovid}",
-    )
-    sudid = structure(response.json(), CreatedResponse).id
-    job = UpdateJob(context, sudid)
-    context.emit(JobSubmitted(job.kind, sudid, job.token))
-    for number, batch in enumerate(batches, start=1):
-        await transport.request(
+    try:
+        response = await context.transport.request(
             "POST",
             "extraction",
-            f"/api/v1/sov/update/{segment(sudid)}/add_locations",
-            multipart=Multipart(
-                files=[FilePart("file", f"locations-{number:04d}.csv", batch, "text/csv")]
-            ),
+            f"/api/v1/sov/{segment(sovid, 'sovid')}/initiate_update",
+            json=unstructure(initiate),
             safety=Safety.SUBMIT,
-            job_id=sudid,
-            what=f"add_locations batch {number}/{len(batches)}",
+            job_id=sovid,
+            what=f"initiate_update of SOV {sovid}",
         )
-    await transport.request(
-        "POST",
-        "extraction",
-        f"/api/v1/sov/update/{segment(sudid)}/start",
-        json=unstructure(start),
-        safety=Safety.START,
-        job_id=sudid,
-        what="start of update",
-    )
+        sudid = response.parse(CreatedResponse).id  # an unreadable answer is ambiguous too
+    except AmbiguousSubmissionError as exc:
+        mark_ambiguous(exc, UpdateJob.kind, client_ref, sovid)
+        raise
+    job = UpdateJob(context, sudid, client_ref=client_ref, stage=INITIATED)
+    # Emitted before anything else can fail or be cancelled: its token resumes the update.
+    context.emit(JobSubmitted(job.kind, sudid, job.token))
     if bind is not None:
         bind(job)
+    try:
+        await job._send_batches(batches)
+        await job._start(start)
+    except Exception as exc:
+        carry(exc, job, _how_to_finish(job))
+        raise
     return job
+
+
+def _how_to_finish(job: UpdateJob) -> str:
+    if job.stage == INITIATED:
+        step = "`await error.handle.add_locations(locations)` then `await error.handle.start()`"
+    else:
+        step = "`await error.handle.start()`"
+    return (
+        f"update {job.id} exists on the server ({job.stage}) and has not started: finish it "
+        f"with {step} (the same rows may be sent again), or later after "
+        f"client.resume(token) with token {job.token}"
+    )

@@ -42,11 +42,20 @@ async def test_wait_timeout_then_resume_in_a_fresh_client(make_client: Any) -> N
         assert info.value.token == job.token
         assert job.id in str(info.value)
         token = job.token
-    assert json.loads(token) == {"v": 2, "kind": "update", "id": job.id, "api": "extraction"}
+    # Issue 12: the token also records the update's client_ref and how far it got.
+    assert json.loads(token) == {
+        "v": 2,
+        "kind": "update",
+        "id": job.id,
+        "api": "extraction",
+        "client_ref": job.client_ref,
+        "stage": "started",
+    }
     async with make_client() as second:
         again = second.resume(token)
         assert isinstance(again, UpdateJob)
         assert again.id == job.id
+        assert (again.client_ref, again.stage) == (job.client_ref, "started")
         status = await again.wait(timeout=30)
         assert status.state == "COMPLETE"
 
