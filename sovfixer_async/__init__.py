@@ -25,11 +25,13 @@ from sovfixer_async._errors import (
     DestinationExistsError,
     DownloadError,
     DownloadIntegrityError,
+    DuplicateClientRefError,
     InternalServerError,
     InvalidInputError,
     JobFailed,
     JobTimeout,
     LocalFileError,
+    MissingLocationsError,
     MissingTokenError,
     NotFoundError,
     PermissionDeniedError,
@@ -54,7 +56,6 @@ from sovfixer_async._jobs import (
     ParseJob,
     as_completed,
 )
-from sovfixer_async._recovery import DuplicateClientRefError, MissingLocationsError
 from sovfixer_async._transport import (
     APIResponseValidationError,
     ResponseTooLargeError,

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sovfixer_async import JobHandle
+    from sovfixer_async import BulkEnhanceRun, JobHandle
 
 
 def _describe(what: str, job_id: str | None) -> str:
@@ -51,7 +51,7 @@ class SOVFixerError(Exception):
 
     job_id: str | None = None
     #: The job this error concerns, when the SDK has a handle for it (None otherwise).
-    handle: JobHandle[Any] | None = None
+    handle: JobHandle[Any] | BulkEnhanceRun | None = None
 
 
 class InvalidInputError(SOVFixerError, ValueError):
@@ -239,6 +239,11 @@ class AmbiguousSubmissionError(APIError):
     requests and gateway errors) with ``RetryPolicy(resubmit_ambiguous=True)``.
     """
 
+    #: Set by the submission that raised it: what ``client.reconcile(error)`` looks up.
+    kind: str | None = None
+    client_ref: str | None = None
+    sovid: str | None = None
+
     def __init__(
         self, what: str, detail: str, *, job_id: str | None = None, status: int | None = None
     ):
@@ -249,6 +254,41 @@ class AmbiguousSubmissionError(APIError):
             f"{_describe(what, job_id)} is ambiguous: {detail}. The server may have created "
             "the job; it was not resubmitted to avoid a duplicate. Check the server (e.g. the "
             "history feed) before retrying, or opt in with RetryPolicy(resubmit_ambiguous=True).",
+        )
+
+
+class DuplicateClientRefError(SOVFixerError):
+    """``client.reconcile`` found several jobs with the same ``client_ref`` (a reused one).
+
+    ``job_ids`` lists them all; pick the right one with ``client.resume`` or by id.
+    """
+
+    def __init__(self, kind: str, client_ref: str, job_ids: Sequence[str]):
+        self.kind = kind
+        self.client_ref = client_ref
+        self.job_ids = tuple(job_ids)
+        super().__init__(
+            f"{len(self.job_ids)} {kind} jobs carry client_ref {client_ref!r}: "
+            + ", ".join(self.job_ids)
+            + "; reconcile cannot tell which one this submission made"
+        )
+
+
+class MissingLocationsError(SOVFixerError):
+    """A resumed bulk run cannot list the locations of some batches (their manifest is gone).
+
+    ``batches`` names each one (its job id, or ``batch N`` for one never accepted); the
+    other batches' results are on disk (``run.results()`` is not given a partial file).
+    """
+
+    def __init__(self, run_id: str, batches: Sequence[str]):
+        self.run_id = run_id
+        self.batches = tuple(batches)
+        self.job_id = run_id
+        super().__init__(
+            f"bulk run {run_id}: the locations of {len(self.batches)} batch(es) cannot be "
+            f"listed ({', '.join(self.batches)}): their manifest and bodies are gone "
+            "(removed, pruned, or made on another machine)"
         )
 
 

@@ -8,45 +8,7 @@ how to carry on; ``mark_ambiguous`` records on an ``AmbiguousSubmissionError`` w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from typing import Any
-
-from sovfixer_async._errors import SOVFixerError
-
-
-class DuplicateClientRefError(SOVFixerError):
-    """``client.reconcile`` found several jobs with the same ``client_ref`` (a reused one).
-
-    ``job_ids`` lists them all; pick the right one with ``client.resume`` or by id.
-    """
-
-    def __init__(self, kind: str, client_ref: str, job_ids: Sequence[str]):
-        self.kind = kind
-        self.client_ref = client_ref
-        self.job_ids = tuple(job_ids)
-        super().__init__(
-            f"{len(self.job_ids)} {kind} jobs carry client_ref {client_ref!r}: "
-            + ", ".join(self.job_ids)
-            + "; reconcile cannot tell which one this submission made"
-        )
-
-
-class MissingLocationsError(SOVFixerError):
-    """A resumed bulk run cannot list the locations of some batches (their manifest is gone).
-
-    ``batches`` names each one (its job id, or ``batch N`` for one never accepted); the
-    other batches' results are on disk (``run.results()`` is not given a partial file).
-    """
-
-    def __init__(self, run_id: str, batches: Sequence[str]):
-        self.run_id = run_id
-        self.batches = tuple(batches)
-        self.job_id = run_id
-        super().__init__(
-            f"bulk run {run_id}: the locations of {len(self.batches)} batch(es) cannot be "
-            f"listed ({', '.join(self.batches)}): their manifest and bodies are gone "
-            "(removed, pruned, or made on another machine)"
-        )
 
 
 def carry(error: BaseException, handle: Any, how: str) -> None:

@@ -25,9 +25,14 @@ from sovfixer_async._bulk._slots import BatchSlot, manifest_of, token_fields
 from sovfixer_async._bulk._status import BulkRunStatus
 from sovfixer_async._context import JobContext
 from sovfixer_async._downloads import DownloadResult
-from sovfixer_async._errors import DestinationExistsError, JobFailed, JobTimeout, SOVFixerError
+from sovfixer_async._errors import (
+    DestinationExistsError,
+    JobFailed,
+    JobTimeout,
+    MissingLocationsError,
+    SOVFixerError,
+)
 from sovfixer_async._jobs import TOKEN_VERSION, BulkEnhanceBatch
-from sovfixer_async._recovery import MissingLocationsError
 from sovfixer_async.models import SourceResult
 
 

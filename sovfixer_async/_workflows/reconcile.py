@@ -14,9 +14,12 @@ from typing import Any
 import anyio
 
 from sovfixer_async._context import JobContext
-from sovfixer_async._errors import AmbiguousSubmissionError, InvalidInputError
+from sovfixer_async._errors import (
+    AmbiguousSubmissionError,
+    DuplicateClientRefError,
+    InvalidInputError,
+)
 from sovfixer_async._jobs import JobHandle, ParseJob
-from sovfixer_async._recovery import DuplicateClientRefError
 from sovfixer_async._refs import INITIATED, check_client_ref
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._urls import check_id
@@ -37,12 +40,17 @@ async def reconcile(context: JobContext, error: AmbiguousSubmissionError) -> Job
             f"reconcile takes an AmbiguousSubmissionError, not {type(error).__name__}",
             field="error",
         )
-    if error.handle is not None:  # the job exists; the ambiguous step came after it
-        handle: JobHandle[Any] = error.handle
+    handle = error.handle
+    if isinstance(handle, JobHandle):  # the job exists; the ambiguous step came after it
         return handle
-    kind = getattr(error, "kind", None)
-    client_ref = getattr(error, "client_ref", None)
-    sovid = getattr(error, "sovid", None)
+    if handle is not None:
+        raise InvalidInputError(
+            "a bulk run's ambiguous batches have no client_ref to look up: they are listed "
+            "on run.unknown (submit_pending(unknown=True) resends them, at the risk of a "
+            "duplicate)",
+            field="error",
+        )
+    kind, client_ref, sovid = error.kind, error.client_ref, error.sovid
     if kind not in (ParseJob.kind, UpdateJob.kind) or client_ref is None:
         raise InvalidInputError(
             "this submission carried no client_ref (only parse and update submissions do; "

@@ -259,6 +259,13 @@ class Client:
 
         return self._portal().call(run)
 
+    def reconcile(self, error: _async.AmbiguousSubmissionError) -> AnyHandle | None:
+        """The job an ambiguous parse or update submission made, or None if there is none."""
+        inner = self._inner()
+        portal = self._portal()
+        found = portal.call(inner.reconcile, error)
+        return None if found is None else twin(portal, found)
+
     def resume(self, token: str) -> AnyHandle:
         """Rebuild a handle from its resume token (no request is sent)."""
         inner = self._inner()

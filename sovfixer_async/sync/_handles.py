@@ -9,7 +9,7 @@ thread until the call, run in the loop thread, returns or raises.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -17,6 +17,7 @@ from anyio.from_thread import BlockingPortal
 
 import sovfixer_async as _async
 from sovfixer_async import BulkRunStatus, DownloadResult, InvalidInputError
+from sovfixer_async._locations import LocationsInput
 from sovfixer_async.models import (
     BulkEnhanceStatus,
     JobStatus,
@@ -134,6 +135,52 @@ class UpdateJob(JobHandle[UpdateStatus]):
 
     __slots__ = ()
 
+    @property
+    def stage(self) -> str | None:
+        """How far the submission got: ``initiated``, ``locations_sent`` or ``started``."""
+        return self._update.stage
+
+    @property
+    def client_ref(self) -> str | None:
+        return self._update.client_ref
+
+    @property
+    def _update(self) -> _async.UpdateJob:
+        handle = self._handle
+        assert isinstance(handle, _async.UpdateJob)
+        return handle
+
+    def add_locations(self, locations: LocationsInput, *, batch_rows: int = 5000) -> None:
+        """Send rows to this update (before ``start``); see the async ``add_locations``."""
+
+        async def run() -> None:
+            await self._update.add_locations(locations, batch_rows=batch_rows)
+
+        self._portal.call(run)
+
+    def start(
+        self,
+        *,
+        output_formats: Sequence[str] | None = None,
+        extra_data: Mapping[str, Any] | None = None,
+        policy_terms: Any = None,
+        integrations: Sequence[str] | None = None,
+        outputter_name: str | None = None,
+    ) -> UpdateJob:
+        """Start the update; an "already started" answer counts as success."""
+
+        async def run() -> None:
+            await self._update.start(
+                output_formats=output_formats,
+                extra_data=extra_data,
+                policy_terms=policy_terms,
+                integrations=integrations,
+                outputter_name=outputter_name,
+            )
+
+        self._portal.call(run)
+        return self
+
 
 class OutputJob(JobHandle[OutputStatus]):
     """Blocking twin of :class:`sovfixer_async.OutputJob`."""
@@ -197,6 +244,29 @@ class BulkEnhanceRun:
     @property
     def batches(self) -> list[BulkEnhanceBatch]:
         return [BulkEnhanceBatch(self._portal, b) for b in self._run.batches]
+
+    @property
+    def merged(self) -> bool:
+        """Every batch's results are merged on disk (``merged_path``, ``results()``)."""
+        return self._run.merged
+
+    @property
+    def pending(self) -> tuple[int, ...]:
+        """Numbers of the batches the server did not accept: ``submit_pending()`` sends them."""
+        return self._run.pending
+
+    @property
+    def unknown(self) -> tuple[int, ...]:
+        """Numbers of the batches whose submission was ambiguous (never resent silently)."""
+        return self._run.unknown
+
+    def submit_pending(self, *, unknown: bool = False, concurrency: int = 8) -> None:
+        """Send the batches the server did not accept; see the async ``submit_pending``."""
+
+        async def run() -> None:
+            await self._run.submit_pending(unknown=unknown, concurrency=concurrency)
+
+        self._portal.call(run)
 
     @property
     def merged_path(self) -> Path | None:
