@@ -539,6 +539,7 @@ class _Download:
         transport = self.transport
         session = transport.session
         url = self.url
+        await transport.rate.acquire(url)
         async with _borrow(transport.download_slots), transport.slot():
             for _ in range(_MAX_REDIRECTS + 1):
                 transport.stats.requests += 1
@@ -550,6 +551,9 @@ class _Download:
                         auto_decompress=False,
                     ) as resp:
                         transport.stats.by_status[resp.status] += 1
+                        transport.rate.on_response(
+                            url, resp.status, parse_retry_after(resp.headers.get("Retry-After"))
+                        )
                         if resp.status in _REDIRECTS:
                             url = self.redirect(url, resp.headers.get("Location"))
                             continue

@@ -30,12 +30,13 @@ from attrs import frozen
 from sovfixer_async._config import PollPolicy
 from sovfixer_async._errors import SOVFixerError
 from sovfixer_async._poll_policy import (
+    JobTimes,
     PollSchedule,
     PollStrategy,
-    Span,
     StrategyFactory,
     missed_poll,
 )
+from sovfixer_async._ratelimit import RateLimiter
 from sovfixer_async._transport import Api, Transport, parse_retry_after
 
 logger = logging.getLogger("sovfixer_async")
@@ -140,8 +141,8 @@ class PollScheduler:
         self._seq = itertools.count()
         #: The poller of each waited-on owner (a handle), while its polls are scheduled.
         self._live: dict[object, Poller] = {}
-        #: Per job kind, the span of ages in which the last job seen done had ended.
-        self._ended: dict[str, Span] = {}
+        #: Per job kind, the ages at which recent jobs were seen to end.
+        self._times: dict[str, JobTimes] = {}
         self._wake = anyio.Event()
         self._sleep_until = math.inf
         self._running = False
@@ -198,23 +199,39 @@ class PollScheduler:
 
     def _push(self, poller: Poller, retry_after: float | None) -> None:
         now = time.monotonic()
-        sibling = self._ended.get(poller.watch.query.kind)
-        due = now + poller.schedule.next_interval(now, retry_after, sibling)
+        times = self._times.get(poller.watch.query.kind)
+        due = now + poller.schedule.next_interval(now, retry_after, times)
         heapq.heappush(self._heap, (due, next(self._seq), poller))
         if due < self._sleep_until:
             self._wake.set()
 
     async def _run(self) -> None:
         heap = self._heap
+        rate = self._transport.rate
         try:
             while True:
                 now = time.monotonic()
+                throttled = math.inf
                 while heap and heap[0][0] <= now and self._in_flight < self._max_in_flight:
-                    poller = heapq.heappop(heap)[2]
-                    if poller.active:
-                        self._in_flight += 1
-                        self._start_soon(self._poll, poller)
-                if heap and heap[0][0] <= now:
+                    poller = heap[0][2]
+                    if not poller.active:
+                        heapq.heappop(heap)
+                        continue
+                    query = poller.watch.query
+                    later = poller.schedule.defer(now, self._times.get(query.kind))
+                    if later > 0:  # re-aimed with what was learned since it was scheduled
+                        heapq.heapreplace(heap, (now + later, next(self._seq), poller))
+                        continue
+                    throttled = rate.poll_wait(self._transport.url(query.api, query.path))
+                    if throttled > 0:  # the rate limit: other requests first, or a pause
+                        break
+                    heapq.heappop(heap)
+                    self._in_flight += 1
+                    self._start_soon(self._poll, poller)
+                if throttled < math.inf and throttled > 0:
+                    self._sleep_until = now + throttled
+                    delay = throttled
+                elif heap and heap[0][0] <= now:
                     # every poll slot is taken: the next wake-up is a poll ending, and the
                     # polls pushed meanwhile are due no sooner than those already waiting
                     self._sleep_until = -math.inf
@@ -247,6 +264,7 @@ class PollScheduler:
             )
 
     async def _poll(self, poller: Poller) -> None:
+        RateLimiter.prepaid()  # its token was taken in _run
         try:
             await self._poll_one(poller)
         finally:
@@ -265,7 +283,8 @@ class PollScheduler:
                 status, retry_after = await fetch_status(self._transport, query)
                 done = watch.apply(status)
                 if done:
-                    self._ended[query.kind] = poller.schedule.finished_within(time.monotonic())
+                    span = poller.schedule.finished_within(time.monotonic())
+                    self._times.setdefault(query.kind, JobTimes()).add(span)
                 else:
                     poller.schedule.observe(time.monotonic(), status.progress)
             except Exception as exc:

@@ -43,6 +43,7 @@ from sovfixer_async._errors import (
     ValidationError,
     allowed_formats_from,
 )
+from sovfixer_async._ratelimit import RateLimiter
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -278,6 +279,8 @@ class Transport:
         self.download_slots = anyio.CapacityLimiter(config.max_concurrent_downloads)
         self.stats = TransportStats()
         self._budget = RetryBudget(config.retry)
+        #: Adaptive rate limit per API host (issue 13): acquire before, learn after a send.
+        self.rate = RateLimiter(config.retry, (config.api_url, config.data_api_url))
         self._rng = random.Random()
         self._session: aiohttp.ClientSession | None = None
         self._tokens: dict[Api, str] = {}
@@ -488,6 +491,7 @@ class Transport:
     ) -> Response:
         data: Any = body
         opened: list[Any] = []
+        await self.rate.acquire(url)
         async with self.slot():
             try:
                 if multipart is not None:
@@ -514,6 +518,9 @@ class Transport:
                 ) as resp:
                     payload = await resp.read()
                     self.stats.by_status[resp.status] += 1
+                    self.rate.on_response(
+                        url, resp.status, parse_retry_after(resp.headers.get("Retry-After"))
+                    )
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %d",
