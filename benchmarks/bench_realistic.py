@@ -100,12 +100,27 @@ async def run_ours(url: str, work: Workload, dest: Path) -> list[str]:
             status = await run.wait()  # downloads every batch's output and merges them
             assert status.num_requested == work.locations, status.num_requested
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(guarded, "bulk", bulk)
-            for i in range(work.updates):
-                tg.start_soon(guarded, "update", lambda i=i: update(i))
-            for i in range(work.outputs):
-                tg.start_soon(guarded, "output", lambda i=i: output(i))
+        async def trace() -> None:  # BENCH_TRACE=1: the rate limit, every second
+            t0 = time.monotonic()
+            while True:
+                await anyio.sleep(1.0)
+                stats = client.stats
+                print(
+                    f"   {time.monotonic() - t0:5.1f} s  requests {stats.requests:5d}  "
+                    f"429 {stats.by_status[429]:3d}  {client._transport.rate.snapshot()}",
+                    flush=True,
+                )
+
+        async with anyio.create_task_group() as outer:
+            if os.environ.get("BENCH_TRACE"):
+                outer.start_soon(trace)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(guarded, "bulk", bulk)
+                for i in range(work.updates):
+                    tg.start_soon(guarded, "update", lambda i=i: update(i))
+                for i in range(work.outputs):
+                    tg.start_soon(guarded, "output", lambda i=i: output(i))
+            outer.cancel_scope.cancel()
     return errors
 
 
@@ -199,6 +214,31 @@ def figures(name: str, emu: c.Emulator, t0: float, wall: float, errors: list[str
         for r in records
         if r["seen"] is not None and r["ended"] > r["created"]
     ]
+    if os.environ.get("BENCH_TRACE"):
+        for kind in sorted({r["kind"] for r in records}):
+            rs = [r for r in records if r["kind"] == kind]
+            late = max(rs, key=lambda r: r["ended"])
+            print(
+                f"   {kind}: {len(rs)} jobs, created {min(r['created'] for r in rs) - t0:.1f}"
+                f"-{max(r['created'] for r in rs) - t0:.1f} s, "
+                f"last ended {late['ended'] - t0:.1f} s"
+                f" (created {late['created'] - t0:.1f}, began {late['began'] - t0:.1f}, seen "
+                f"{(late['seen'] or 0) - t0:.1f})"
+            )
+            rr = sorted(
+                ((r["seen"] - r["created"]) / (r["ended"] - r["created"]), r)
+                for r in rs
+                if r["seen"] is not None and r["ended"] > r["created"]
+            )
+            print(
+                f"     ratio p50 {c.percentile([x for x, _ in rr], 50):.2f} "
+                f"p95 {c.percentile([x for x, _ in rr], 95):.2f}; worst: "
+                + ", ".join(
+                    f"{x:.2f} (T {r['ended'] - r['created']:.1f} s, ended "
+                    f"{r['ended'] - t0:.1f}, seen {r['seen'] - t0:.1f})"
+                    for x, r in rr[-4:]
+                )
+            )
     unseen = [r["id"] for r in records if r["seen"] is None]
     if unseen:
         errors = [*errors, f"{len(unseen)} job(s) never reported terminal to the client"]

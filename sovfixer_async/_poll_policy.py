@@ -151,6 +151,8 @@ class PollSchedule:
     eta: float | None = None
     #: When a poll last found the job still running (monotonic), or -1.
     last_running: float = -1.0
+    #: The age of the plain schedule's next poll (-1 before the first).
+    grid: float = -1.0
 
     def observe(self, now: float, progress: float | None) -> None:
         """Take the sample of a poll that found the job running (progress 0-1 or None)."""
@@ -177,6 +179,19 @@ class PollSchedule:
             return 0.0
         return times.quantile(q) or 0.0
 
+    def _plain_after(self, age: float) -> float:
+        """The plain schedule's first poll age after ``age``: ``initial``, then each
+        ``factor`` times the previous (at most ``max_interval`` later), jittered. Polls
+        aimed by progress, or late, do not move it."""
+        p = self.policy
+        spread = (1.0 - p.jitter, 1.0 + p.jitter) if p.jitter else (1.0, 1.0)
+        if self.grid < 0:
+            self.grid = p.initial * self.rng.uniform(*spread)
+        while self.grid <= age:
+            step = min(p.max_interval, max(p.initial, self.grid) * (p.factor - 1.0))
+            self.grid += max(step, p.initial * MIN_GAP) * self.rng.uniform(*spread)
+        return self.grid
+
     def next_interval(
         self,
         now: float,
@@ -186,17 +201,10 @@ class PollSchedule:
         """Seconds until the next poll."""
         p = self.policy
         age = max(0.0, now - self.started)
-        if age < p.initial:
-            target = p.initial  # the first poll
-        else:
-            growth = max(p.initial, age) * (p.factor - 1.0)
-            target = age + min(p.max_interval, growth)
-        target = max(target, self._floor(times))
-        interval = max(target - age, p.initial * MIN_GAP)
-        if p.jitter:
-            interval *= self.rng.uniform(1.0 - p.jitter, 1.0 + p.jitter)
-        if self.eta is not None and self.eta > now and self.eta - now < interval:
-            interval = max(self.eta - now, p.initial * MIN_GAP)
+        target = max(self._plain_after(age), self._floor(times))
+        interval = max(target - age, 1e-3)
+        if self.eta is not None and self.eta > now:  # only ever sooner than the plain poll
+            interval = min(interval, max(self.eta - now, p.initial * MIN_GAP))
         if retry_after is not None:
             interval = max(interval, min(retry_after, p.max_retry_after))
         return interval

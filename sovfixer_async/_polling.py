@@ -41,6 +41,10 @@ from sovfixer_async._transport import Api, Transport, parse_retry_after
 
 logger = logging.getLogger("sovfixer_async")
 
+#: Polls take the rate limit's tokens only above a reserve, after every other request; a
+#: poll overdue by this many seconds queues for a token with the others (not starved).
+POLL_PATIENCE = 0.5
+
 
 class Observed(Protocol):
     """What the scheduler reads of a status: whether it is terminal, and its progress."""
@@ -223,11 +227,14 @@ class PollScheduler:
                         heapq.heapreplace(heap, (now + later, next(self._seq), poller))
                         continue
                     throttled = rate.poll_wait(self._transport.url(query.api, query.path))
-                    if throttled > 0:  # the rate limit: other requests first, or a pause
-                        break
+                    prepaid = throttled == 0
+                    if not prepaid and now - heap[0][0] < POLL_PATIENCE:
+                        break  # the rate limit: other requests first (or a pause)
+                    # paid, or overdue: it then queues for a token with the other requests
                     heapq.heappop(heap)
                     self._in_flight += 1
-                    self._start_soon(self._poll, poller)
+                    self._start_soon(self._poll, poller, prepaid)
+                    throttled = 0.0
                 if throttled < math.inf and throttled > 0:
                     self._sleep_until = now + throttled
                     delay = throttled
@@ -263,8 +270,9 @@ class PollScheduler:
                 ),
             )
 
-    async def _poll(self, poller: Poller) -> None:
-        RateLimiter.prepaid()  # its token was taken in _run
+    async def _poll(self, poller: Poller, prepaid: bool) -> None:
+        if prepaid:
+            RateLimiter.prepaid()  # its token was taken in _run
         try:
             await self._poll_one(poller)
         finally:

@@ -45,6 +45,8 @@ SMOOTHING = 0.8
 MIN_RATE = 0.5
 #: The bucket holds this many seconds of tokens (botocore: one second).
 BURST_SECONDS = 1.0
+#: Answers admitted since the last throttle needed to estimate the server's rate from them.
+ESTIMATE_MIN = 1
 #: Throttled answers within this many seconds of a cut are the same episode (one cut).
 CUT_INTERVAL = 0.5
 
@@ -181,8 +183,10 @@ class AdaptiveBucket:
             return
         # what the server admitted since the last throttle (or the start), the pause
         # included, is its refill rate (plus, the first time, its burst)
-        admitted_rate = self.admitted / max(now - self.window_start, 1e-3)
-        seen = min(self.rate, max(admitted_rate, MIN_RATE))
+        window = now - self.window_start
+        seen = self.rate
+        if self.admitted >= ESTIMATE_MIN and window > 0:
+            seen = min(seen, max(self.admitted / window, MIN_RATE))
         self.throttled = True
         self.w_max = seen
         self.k = (self.w_max * (1.0 - BETA) / SCALE) ** (1.0 / 3.0)
