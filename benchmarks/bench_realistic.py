@@ -39,7 +39,7 @@ from typing import Any
 import _common as c
 import anyio
 
-from sovfixer_async import Client
+from sovfixer_async import Client, PollPolicy
 
 SOURCES = ["PG"]
 #: Three rows of the seed SOV (the update succeeds).
@@ -75,11 +75,11 @@ def locations(n: int) -> list[dict[str, Any]]:
 # -- the two clients -----------------------------------------------------------------------
 
 
-async def run_ours(url: str, work: Workload, dest: Path) -> list[str]:
+async def run_ours(url: str, work: Workload, dest: Path, poll: PollPolicy) -> list[str]:
     """Every job at once, each in its own task: submit, wait, download. Returns errors."""
     errors: list[str] = []
     locs = locations(work.locations)
-    async with Client(api_url=url, data_api_url=url, token=c.TOKEN) as client:
+    async with Client(api_url=url, data_api_url=url, token=c.TOKEN, poll=poll) as client:
 
         async def guarded(name: str, call: Callable[[], Any]) -> None:
             try:
@@ -303,7 +303,14 @@ def main() -> int:
     p.add_argument("--scale", type=float, help="share of the workload (default 1; quick 1/3)")
     p.add_argument("--threads", type=int, default=32, help="threads of the official SDK")
     p.add_argument("--skip-official", action="store_true", help="only our client")
+    p.add_argument(
+        "--policy",
+        choices=["default", "latency-first"],
+        default="default",
+        help="our poll policy: PollPolicy() or PollPolicy.latency_first()",
+    )
     args = p.parse_args()
+    policy = PollPolicy.latency_first() if args.policy == "latency-first" else PollPolicy()
     seconds = args.job_seconds or (1.0 if args.quick else 3.0)
     scale = args.scale or (1 / 3 if args.quick else 1.0)
     args.job_seconds, args.scale = seconds, scale
@@ -326,8 +333,8 @@ def main() -> int:
         settle(emu, 0.0)
         progress(f"ours, {work}")
         t0 = time.time()
-        errors = anyio.run(run_ours, emu.url, work, Path(tmp) / "ours")
-        ours = figures("ours", emu, t0, time.time() - t0, errors)
+        errors = anyio.run(run_ours, emu.url, work, Path(tmp) / "ours", policy)
+        ours = figures(f"ours ({args.policy})", emu, t0, time.time() - t0, errors)
         if not args.skip_official:
             settle(emu, 3.0)
             progress(f"official SDK, {args.threads} threads")

@@ -73,8 +73,8 @@ class RetryPolicy:
     #: lowers its rate to under what the server admitted, which then recovers (CUBIC).
     adaptive: bool = True
     #: Requests per second before the server has throttled anything (a cautious start),
-    #: doubled every 0.2 s in which more was asked (slow start).
-    start_rate: float = field(default=50.0, validator=_positive)
+    #: doubled every 0.1 s in which more was asked (slow start).
+    start_rate: float = field(default=100.0, validator=_positive)
     #: Never more requests per second than this.
     max_rate: float = field(default=math.inf, validator=_positive)
     #: Background polls take a token only while more than this share of the bucket is
@@ -103,7 +103,7 @@ class PollPolicy:
     """
 
     initial: float = field(default=1.0, validator=_non_negative)
-    factor: float = field(default=1.45, validator=_positive)
+    factor: float = field(default=1.5, validator=_positive)
     max_interval: float = field(default=30.0, validator=_non_negative)
     #: Each interval is multiplied by a random value in [1 - jitter, 1 + jitter].
     jitter: float = field(default=0.1, validator=_non_negative)
@@ -116,6 +116,10 @@ class PollPolicy:
     learned_quantile: float = field(default=0.1, validator=_non_negative)
     #: Aim a poll at the end that reported progress predicts, when it comes first.
     use_progress: bool = True
+    #: When one of these quantiles (0-1, ascending) of the ages at which recent jobs of the
+    #: same kind ended comes before the next plain poll, poll there instead, and grow from
+    #: it (``()`` turns it off).
+    aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
 
     @classmethod
     def latency_first(cls) -> PollPolicy:
@@ -127,7 +131,14 @@ class PollPolicy:
     @classmethod
     def fast(cls) -> PollPolicy:
         """Tight polling for tests against an emulator with sub-second jobs."""
-        return cls(initial=0.02, factor=1.5, max_interval=0.05, jitter=0.0, learned_quantile=0.0)
+        return cls(
+            initial=0.02,
+            factor=1.5,
+            max_interval=0.05,
+            jitter=0.0,
+            learned_quantile=0.0,
+            aim_quantiles=(),
+        )
 
 
 def _environment(value: str | None) -> str | None:

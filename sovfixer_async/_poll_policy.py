@@ -92,18 +92,20 @@ class JobTimes:
     """What a client learned of one job kind's times: the ages at which recent jobs ended.
 
     Each end is known within the span between the poll that found the job running and the
-    one that found it done; the geometric middle of that span is kept. Quantiles of the
-    recent ends are robust to spread (one slow or fast job moves them little). The jobs
-    that end first are the short ones, so early on the quantiles are low: they only ever
-    move polls later than the plain schedule's, never sooner, so that bias costs polls,
-    not latency.
+    one that found it done. Two views are kept: the geometric middle of each span (an end
+    no poll should come before: ``quantile``) and its upper end, when the end was surely
+    past (where to aim a poll: ``quantile(q, late=True)``). Quantiles of recent ends are
+    robust to spread (one slow or fast job moves them little). The jobs that end first
+    are the short ones, so early on the quantiles are low: the floor they set only ever
+    delays polls less, and an aim only ever brings a poll sooner than the plain one.
     """
 
-    __slots__ = ("_ends", "_sorted")
+    __slots__ = ("_ends", "_late", "_sorted")
 
     def __init__(self) -> None:
         self._ends: deque[float] = deque(maxlen=TIMES_KEPT)
-        self._sorted: list[float] | None = None
+        self._late: deque[float] = deque(maxlen=TIMES_KEPT)
+        self._sorted: tuple[list[float], list[float]] | None = None
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -115,15 +117,17 @@ class JobTimes:
             return
         low = min(max(low, 0.0), high)
         self._ends.append(math.sqrt(low * high) if low > 0 else high * 0.75)
+        self._late.append(high)
         self._sorted = None
 
-    def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile (0-1) of the recent ends; None until ``TIMES_MIN`` are known."""
+    def quantile(self, q: float, late: bool = False) -> float | None:
+        """The ``q`` quantile (0-1) of the recent ends (``late``: of the spans' upper
+        ends); None until ``TIMES_MIN`` are known."""
         if len(self._ends) < TIMES_MIN:
             return None
         if self._sorted is None:
-            self._sorted = sorted(self._ends)
-        ends = self._sorted
+            self._sorted = (sorted(self._ends), sorted(self._late))
+        ends = self._sorted[1 if late else 0]
         k = min(max(q, 0.0), 1.0) * (len(ends) - 1)
         lo = math.floor(k)
         hi = min(lo + 1, len(ends) - 1)
@@ -192,6 +196,19 @@ class PollSchedule:
             self.grid += max(step, p.initial * MIN_GAP) * self.rng.uniform(*spread)
         return self.grid
 
+    def _aim(self, age: float, times: JobTimes | None) -> float | None:
+        """The first of the kind's learned ``aim_quantiles`` still ahead of ``age``."""
+        if times is None:
+            return None
+        ahead = age + self.policy.initial * MIN_GAP
+        for q in self.policy.aim_quantiles:
+            aim = times.quantile(q, late=True)
+            if aim is None:
+                return None
+            if aim > ahead:
+                return aim
+        return None
+
     def next_interval(
         self,
         now: float,
@@ -202,6 +219,11 @@ class PollSchedule:
         p = self.policy
         age = max(0.0, now - self.started)
         target = max(self._plain_after(age), self._floor(times))
+        aim = self._aim(age, times)
+        if aim is not None and aim < target:
+            # the learned typical end comes before the plain poll: poll there instead, and
+            # go on growing from it (as many polls as the plain schedule)
+            target = self.grid = aim
         interval = max(target - age, 1e-3)
         if self.eta is not None and self.eta > now:  # only ever sooner than the plain poll
             interval = min(interval, max(self.eta - now, p.initial * MIN_GAP))

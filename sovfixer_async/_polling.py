@@ -33,6 +33,7 @@ from sovfixer_async._poll_policy import (
     JobTimes,
     PollSchedule,
     PollStrategy,
+    Span,
     StrategyFactory,
     missed_poll,
 )
@@ -44,6 +45,10 @@ logger = logging.getLogger("sovfixer_async")
 #: Polls take the rate limit's tokens only above a reserve, after every other request; a
 #: poll overdue by this many seconds queues for a token with the others (not starved).
 POLL_PATIENCE = 0.5
+#: Waiting jobs of a kind are re-aimed when its typical end moved by more than this share,
+#: at most once per this many seconds (each time costs a pass over the due polls).
+REAIM_MOVE = 0.1
+REAIM_EVERY = 1.0
 
 
 class Observed(Protocol):
@@ -147,6 +152,8 @@ class PollScheduler:
         self._live: dict[object, Poller] = {}
         #: Per job kind, the ages at which recent jobs were seen to end.
         self._times: dict[str, JobTimes] = {}
+        #: Per job kind, when its waiting jobs were last re-aimed, and the typical end then.
+        self._aimed: dict[str, tuple[float, float]] = {}
         self._wake = anyio.Event()
         self._sleep_until = math.inf
         self._running = False
@@ -291,8 +298,7 @@ class PollScheduler:
                 status, retry_after = await fetch_status(self._transport, query)
                 done = watch.apply(status)
                 if done:
-                    span = poller.schedule.finished_within(time.monotonic())
-                    self._times.setdefault(query.kind, JobTimes()).add(span)
+                    self._learn(query.kind, poller.schedule.finished_within(time.monotonic()))
                 else:
                     poller.schedule.observe(time.monotonic(), status.progress)
             except Exception as exc:
@@ -322,6 +328,30 @@ class PollScheduler:
                 return
         if poller.active:
             self._push(poller, retry_after)
+
+    def _learn(self, kind: str, span: Span) -> None:
+        """A job of ``kind`` ended within ``span``: learn it, and re-aim the waiting jobs of
+        that kind when the typical end moved (at most once per ``REAIM_EVERY`` s)."""
+        times = self._times.setdefault(kind, JobTimes())
+        times.add(span)
+        now = time.monotonic()
+        typical = times.quantile(0.5)
+        last_at, last_typical = self._aimed.get(kind, (-math.inf, 0.0))
+        if typical is None or now - last_at < REAIM_EVERY:
+            return
+        if abs(typical - last_typical) <= REAIM_MOVE * max(last_typical, 1e-9):
+            return
+        self._aimed[kind] = (now, typical)
+        heap, moved = self._heap, False
+        for i, (due, seq, poller) in enumerate(heap):
+            if poller.active and poller.watch.query.kind == kind and due > now:
+                sooner = now + poller.schedule.next_interval(now, None, times)
+                if sooner < due:
+                    heap[i] = (sooner, seq, poller)
+                    moved = True
+        if moved:
+            heapq.heapify(heap)
+            self._wake.set()
 
     def _end(self, poller: Poller, error: BaseException | None) -> None:
         self._finish(poller.owner, poller, error)

@@ -38,6 +38,9 @@ from sovfixer_async._config import RetryPolicy
 #: CUBIC's constants, as botocore (``retries/throttling.py``).
 BETA = 0.7
 SCALE = 0.4
+#: The cut when the server's rate was measured (admitted answers over a window from one
+#: throttle to the next): just under it.
+BETA_MEASURED = 0.9
 #: The send rate is measured in buckets of this many seconds, smoothed (as botocore).
 MEASURE_BUCKET = 0.5
 SMOOTHING = 0.8
@@ -65,7 +68,7 @@ class AdaptiveBucket:
 
     start_rate: float
     max_rate: float = math.inf
-    growth_interval: float = 0.2
+    growth_interval: float = 0.1
     reserve: float = 0.25
     max_pause: float = 60.0
     rate: float = 0.0
@@ -184,13 +187,19 @@ class AdaptiveBucket:
         # what the server admitted since the last throttle (or the start), the pause
         # included, is its refill rate (plus, the first time, its burst)
         window = now - self.window_start
-        seen = self.rate
+        seen, beta = self.rate, BETA
         if self.admitted >= ESTIMATE_MIN and window > 0:
-            seen = min(seen, max(self.admitted / window, MIN_RATE))
+            estimate = max(self.admitted / window, MIN_RATE)
+            if estimate < seen:
+                seen = estimate
+                # measured over a whole window that began with a throttle, the pause
+                # included, it is the server's refill rate itself: go just under it
+                if self.throttled and window >= 1.0:
+                    beta = BETA_MEASURED
         self.throttled = True
         self.w_max = seen
-        self.k = (self.w_max * (1.0 - BETA) / SCALE) ** (1.0 / 3.0)
-        self._set_rate(seen * BETA)
+        self.k = (self.w_max * (1.0 - beta) / SCALE) ** (1.0 / 3.0)
+        self._set_rate(seen * beta)
         self.tokens = 0.0
         self.stamp = now
         self._pause(now, pause)

@@ -98,7 +98,8 @@ def test_it_settles_under_the_server_limit(rate: float, depth: float, start: flo
     assert sum(1 for t in throttled if t >= 15.0) <= 4
     # ... still using most of what the server allows, with few refusals in all
     assert sends_in(sent, 15.0, 30.0) >= 0.6 * rate * 15.0
-    assert len(throttled) <= 0.05 * len(sent) + 3
+    # (at a few requests/s each probe above the limit costs one refusal: ~1 per 4 s)
+    assert len(throttled) <= 0.05 * len(sent) + 10
 
 
 @given(rate=st.floats(1.0, 1000.0), wait=st.floats(0.0, 120.0))
