@@ -38,6 +38,7 @@ from typing import Any
 
 import _common as c
 import anyio
+import attrs
 
 from sovfixer_async import Client, PollPolicy
 
@@ -311,6 +312,9 @@ def main() -> int:
     )
     args = p.parse_args()
     policy = PollPolicy.latency_first() if args.policy == "latency-first" else PollPolicy()
+    if os.environ.get("BENCH_POLL"):  # e.g. BENCH_POLL=initial=2,factor=1.5 (experiments)
+        fields = dict(kv.split("=") for kv in os.environ["BENCH_POLL"].split(","))
+        policy = attrs.evolve(policy, **{k: float(v) for k, v in fields.items()})
     seconds = args.job_seconds or (1.0 if args.quick else 3.0)
     scale = args.scale or (1 / 3 if args.quick else 1.0)
     args.job_seconds, args.scale = seconds, scale

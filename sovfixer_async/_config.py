@@ -104,7 +104,7 @@ class PollPolicy:
 
     initial: float = field(default=1.0, validator=_non_negative)
     factor: float = field(default=1.5, validator=_positive)
-    max_interval: float = field(default=30.0, validator=_non_negative)
+    max_interval: float = field(default=10.0, validator=_non_negative)
     #: Each interval is multiplied by a random value in [1 - jitter, 1 + jitter].
     jitter: float = field(default=0.1, validator=_non_negative)
     #: Deadline of ``wait(timeout=None)``, in seconds; ``math.inf`` waits forever.
