@@ -148,7 +148,8 @@ def test_fine_progress_puts_the_poll_right_after_the_end() -> None:
     end = 60.0
     seen, polls = simulate(end, linear(30.0, end, 0.01))
     plain_seen, plain_polls = simulate(end, lambda _: None)
-    assert seen - end < 1.0 < plain_seen - end
+    assert seen - end < 1.0  # the plain schedule's lag at 60 s is up to 10 s
+    assert seen <= plain_seen
     assert polls <= plain_polls + 2
 
 
