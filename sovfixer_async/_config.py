@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,18 @@ class RetryPolicy:
     budget_min_per_second: float = field(default=10.0, validator=_non_negative)
     #: Resubmit job-creating POSTs whose outcome is unknown (may create duplicates).
     resubmit_ambiguous: bool = False
+    #: Client-side adaptive rate limiting (as botocore's adaptive mode): one token bucket
+    #: per API host shared by every request; a 429 pauses it for its ``Retry-After`` and
+    #: lowers its rate to under what the server admitted, which then recovers (CUBIC).
+    adaptive: bool = True
+    #: Requests per second before the server has throttled anything (a cautious start),
+    #: doubled every 0.1 s in which more was asked (slow start).
+    start_rate: float = field(default=100.0, validator=_positive)
+    #: Never more requests per second than this.
+    max_rate: float = field(default=math.inf, validator=_positive)
+    #: Background polls take a token only while more than this share of the bucket is
+    #: left and no other request waits: submissions and downloads go first.
+    poll_reserve: float = field(default=0.25, validator=_non_negative)
 
     @classmethod
     def no_wait(cls, attempts: int = 8) -> RetryPolicy:
@@ -95,27 +108,56 @@ class RetryPolicy:
 
 @frozen
 class PollPolicy:
-    """How job handles poll: small first interval, backing off with jitter to a ceiling.
+    """How job handles poll: few polls, aimed with what the client learned.
 
-    The growth factor bounds the detection lag: a job finishing at time T is seen by about
-    ``T * (factor - 1)`` later at worst, so a factor of 1.1 keeps latency within ~1.1x of the
-    server's job time until the ceiling is reached.
+    The first poll comes ``initial`` seconds after submission; then each poll comes at
+    ``factor`` times the age of the previous one (at most ``max_interval`` later), with
+    jitter. A job that ends at age T is thus seen by about ``T * factor`` at worst, after
+    about ``1 + log(T / initial) / log(factor)`` polls. What the client learned of the
+    job times of the same kind moves polls no earlier than their ``learned_quantile``
+    (recent ends; jobs already waiting are re-aimed), and reported progress brings a poll
+    sooner when the end it predicts comes first. Polls take the client's rate limit only
+    above a reserve (``RetryPolicy.poll_reserve``): the server's limit sets their pace.
+    The default favours few requests; :meth:`latency_first` sees ends sooner for more.
     """
 
-    initial: float = field(default=0.05, validator=_non_negative)
-    factor: float = field(default=1.1, validator=_positive)
-    max_interval: float = field(default=5.0, validator=_non_negative)
+    initial: float = field(default=1.0, validator=_non_negative)
+    factor: float = field(default=1.5, validator=_positive)
+    max_interval: float = field(default=10.0, validator=_non_negative)
     #: Each interval is multiplied by a random value in [1 - jitter, 1 + jitter].
     jitter: float = field(default=0.1, validator=_non_negative)
     #: Deadline of ``wait(timeout=None)``, in seconds; ``math.inf`` waits forever.
     deadline: float = field(default=3600.0, validator=_positive)
     #: Longest a server ``Retry-After`` may push the next poll.
     max_retry_after: float = field(default=60.0, validator=_non_negative)
+    #: No poll before this quantile (0-1) of the ages at which recent jobs of the same kind
+    #: ended (0 turns learning off).
+    learned_quantile: float = field(default=0.1, validator=_non_negative)
+    #: Aim a poll at the end that reported progress predicts, when it comes first.
+    use_progress: bool = True
+    #: When one of these quantiles (0-1, ascending) of the ages at which recent jobs of the
+    #: same kind ended comes before the next plain poll, poll there instead, and grow from
+    #: it (``()`` turns it off).
+    aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
+
+    @classmethod
+    def latency_first(cls) -> PollPolicy:
+        """See ends sooner for more requests: a first poll at 0.5 s, each poll 1.2 times
+        the age of the previous one (a job is seen by ~1.2x its time; about twice the
+        polls of the default)."""
+        return cls(initial=0.5, factor=1.2, max_interval=10.0, learned_quantile=0.05)
 
     @classmethod
     def fast(cls) -> PollPolicy:
         """Tight polling for tests against an emulator with sub-second jobs."""
-        return cls(initial=0.01, factor=1.2, max_interval=0.05, jitter=0.0)
+        return cls(
+            initial=0.02,
+            factor=1.5,
+            max_interval=0.05,
+            jitter=0.0,
+            learned_quantile=0.0,
+            aim_quantiles=(),
+        )
 
 
 def _environment(value: str | None) -> str | None:

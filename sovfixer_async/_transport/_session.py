@@ -26,6 +26,7 @@ from yarl import URL
 from sovfixer_async import _auth
 from sovfixer_async._config import ClientConfig
 from sovfixer_async._errors import AmbiguousSubmissionError, APIError, SOVFixerError
+from sovfixer_async._ratelimit import RateLimiter
 from sovfixer_async._transport._errormap import detail_of, map_error
 from sovfixer_async._transport._payload import EncodedJson, Multipart, Params, encode_json, query
 from sovfixer_async._transport._response import (
@@ -99,6 +100,8 @@ class Transport:
         self.config = config
         self.limiter = anyio.CapacityLimiter(config.request_limit)
         self.download_slots = anyio.CapacityLimiter(config.max_concurrent_downloads)
+        #: Adaptive rate limit per API host: acquire before a send, learn from each answer.
+        self.rate = RateLimiter(config.retry, (config.api_url, config.data_api_url))
         self.stats = TransportStats()
         #: One retry budget for every request of this client, downloads included.
         self.budget = RetryBudget(config.retry)
@@ -314,6 +317,7 @@ class Transport:
     ) -> Response:
         data: Any = body
         opened: list[Any] = []
+        await self.rate.acquire(url)
         async with self.slot():
             try:
                 if multipart is not None:
@@ -340,6 +344,9 @@ class Transport:
                     auto_decompress=False,  # read_body inflates, bounded
                 ) as resp:
                     self.stats.by_status[resp.status] += 1
+                    self.rate.on_response(
+                        url, resp.status, parse_retry_after(resp.headers.get("Retry-After"))
+                    )
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %d",
