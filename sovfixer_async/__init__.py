@@ -61,6 +61,7 @@ from sovfixer_async._transport import (
     ResponseTooLargeError,
     TransportStats,
 )
+from sovfixer_async._raw import RawResponse
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver
@@ -118,6 +119,7 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "ResponseShapeError",
     "ResponseTooLargeError",
     "RetryPolicy",
