@@ -56,12 +56,12 @@ from sovfixer_async._jobs import (
     ParseJob,
     as_completed,
 )
+from sovfixer_async._raw import RawResponse
 from sovfixer_async._transport import (
     APIResponseValidationError,
     ResponseTooLargeError,
     TransportStats,
 )
-from sovfixer_async._raw import RawResponse
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver

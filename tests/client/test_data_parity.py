@@ -143,9 +143,7 @@ async def test_usage_refuses_an_unbounded_time_text(client: Client) -> None:
 # -- enhance: the official SDK's options, several addresses -------------------------------
 
 
-async def test_enhance_with_the_official_options(
-    client: Client, emulator: RunningEmulator
-) -> None:
+async def test_enhance_with_the_official_options(client: Client, emulator: RunningEmulator) -> None:
     result = await client.enhance(
         address="42 Dolphin St, Hitchcock, TX 77563, USA",
         country="US",
@@ -190,7 +188,8 @@ async def test_enhance_many_checks_every_location_first(
     emulator.reset_stats()
     with pytest.raises(InvalidInputError) as info:
         await client.enhance_many(["1 main st", {"adress": "typo"}], sources=["GG"])
-    assert info.value.field is not None and info.value.field.startswith("locations[1]")
+    assert info.value.field is not None
+    assert info.value.field.startswith("locations[1]")
     assert emulator.requests() == []
     with pytest.raises(InvalidInputError):
         await client.enhance_many("1 main st", sources=["GG"])  # a str is not a list
@@ -201,7 +200,9 @@ async def test_enhance_many_return_exceptions(make_client: Any, emulator: Runnin
     async with make_client() as client:
         with pytest.raises(SOVFixerError):
             await client.enhance_many(["a st", "b st"], sources=["GG"])
-        results = await client.enhance_many(["a st", "b st"], sources=["GG"], return_exceptions=True)
+        results = await client.enhance_many(
+            ["a st", "b st"], sources=["GG"], return_exceptions=True
+        )
     assert len(results) == 2
     assert all(isinstance(r, SOVFixerError) for r in results)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async import BulkEnhanceRun, Client, InvalidInputError, PermissionDeniedError
+from sovfixer_async import BulkEnhanceRun, InvalidInputError, PermissionDeniedError
 from sovfixer_async._workflows.quota import refusal
 from sovfixer_async.emulator import RunningEmulator, run_emulator
 from sovfixer_async.models import SourceAccessPolicy, structure
@@ -50,7 +50,8 @@ async def test_limits_reads_the_policy(capped: RunningEmulator) -> None:
     async with client_for(capped.url) as client:
         policy = await client.limits()
         assert isinstance(policy, SourceAccessPolicy)
-        assert policy.scope == "user" and policy.subject == "user@example.com"
+        assert policy.scope == "user"
+        assert policy.subject == "user@example.com"
         assert policy.allowlist.restricted
         assert policy.allowlist.sources == ["GG", "PH", "PG"]
         assert policy.sources["GG"].limits == {"daily": 50, "monthly": 1000}
@@ -77,7 +78,11 @@ async def test_the_contract_example_reads_as_a_policy() -> None:
                 "usage": {"daily": 42, "monthly": 6700},
                 "remaining": {"daily": 458, "monthly": 3300},
             },
-            "PH": {"limits": {"monthly": 1000}, "usage": {"monthly": 312}, "remaining": {"monthly": 688}},
+            "PH": {
+                "limits": {"monthly": 1000},
+                "usage": {"monthly": 312},
+                "remaining": {"monthly": 688},
+            },
         },
     }
     policy = structure(example, SourceAccessPolicy)
@@ -92,7 +97,10 @@ async def test_a_bulk_run_over_the_daily_quota_sends_nothing(capped: RunningEmul
         with pytest.raises(InvalidInputError) as info:
             await client.bulk_enhance(rows(120), sources=["GG"], batch_size=10)
     message = str(info.value)
-    assert "GG" in message and "daily" in message and "50" in message and "120" in message
+    assert "GG" in message
+    assert "daily" in message
+    assert "50" in message
+    assert "120" in message
     assert "check_quota=False" in message
     assert sends(capped) == []
 
@@ -109,7 +117,7 @@ async def test_per_location_sources_count_too(capped: RunningEmulator) -> None:
 
 async def test_a_source_outside_the_allowlist_is_refused(capped: RunningEmulator) -> None:
     async with client_for(capped.url) as client:
-        with pytest.raises(InvalidInputError, match="HH.*allowlist"):
+        with pytest.raises(InvalidInputError, match=r"HH.*allowlist"):
             await client.enhance(address="1 main st", sources=["HH"])
         with pytest.raises(InvalidInputError, match="allowlist"):
             await client.bulk_enhance(rows(2), sources=["HH"])
@@ -132,7 +140,7 @@ async def test_within_quota_runs_and_the_policy_is_read_once(capped: RunningEmul
         await run.wait(timeout=30)
         await client.enhance_many([f"{i} st" for i in range(15)], sources=["GG"])
         # 45 sent and counted locally: 5 remain, the cached policy says so without a read
-        with pytest.raises(InvalidInputError, match="daily quota has 5 .* needs 6"):
+        with pytest.raises(InvalidInputError, match=r"daily quota has 5 .* needs 6"):
             await client.enhance_many([f"{i} st" for i in range(6)], sources=["GG"])
         await client.enhance(address="1 st", sources=["GG"])
     reads = [r for r in capped.requests() if r["route"] == "GET /api/v1/limits"]
@@ -163,7 +171,7 @@ async def test_a_million_locations_are_refused_before_batch_one(
         for i in range(1_001):
             fh.write(f'{{"id": "l{i}", "address": "{i} main st"}}\n')
     async with client_for(capped.url) as client:
-        with pytest.raises(InvalidInputError, match="GG: the daily quota has 50 .* needs 1001"):
+        with pytest.raises(InvalidInputError, match=r"GG: the daily quota has 50 .* needs 1001"):
             await client.bulk_enhance(path, sources=["PG", "GG"], batch_size=1, check_quota=True)
         state_dir = client.config.state_dir
     assert sends(capped) == []
@@ -175,9 +183,7 @@ async def test_a_million_locations_are_refused_before_batch_one(
     need=st.integers(0, 2 * 10**6),
     spent=st.integers(0, 10**6),
 )
-def test_refusal_is_exactly_the_docs_rule(
-    remaining: dict[str, int], need: int, spent: int
-) -> None:
+def test_refusal_is_exactly_the_docs_rule(remaining: dict[str, int], need: int, spent: int) -> None:
     """Denied iff some window's remaining (less what was sent since) is below the need."""
     policy = structure(
         {"allowlist": {"mode": "unrestricted"}, "sources": {"GG": {"remaining": remaining}}},
