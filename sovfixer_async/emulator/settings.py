@@ -74,7 +74,7 @@ class SourceCap:
         windows: dict[str, int] = {}
         for item in rest.split(",") if sep else []:
             name, eq, number = item.strip().partition("=")
-            if not eq or name not in ("daily", "monthly"):
+            if not eq or name not in ("daily", "monthly") or not number.strip().isdigit():
                 raise ValueError(f"bad source quota {spec!r}: expected SOURCE:daily=N,monthly=N")
             windows[name] = int(number)
         if not source.strip() or not windows:
