@@ -127,6 +127,11 @@ def location_of(item: str | Mapping[str, Any], index: int, prefix: str) -> dict[
     fields: Mapping[str, Any] = {"address": item} if isinstance(item, str) else item
     if not isinstance(fields, Mapping):
         raise InvalidInputError("expected an address or a mapping", field=f"{prefix}[{index}]")
+    if isinstance(fields.get("address"), list | tuple):  # pingintel-api's address=[...]
+        raise InvalidInputError(
+            "one address per location: pass a str (several addresses: enhance_many)",
+            field=f"{prefix}[{index}].address",
+        )
     checked = validate_location({"id": "location", **fields}, index, prefix=prefix)
     checked.pop("id")
     if "sources" in checked:

@@ -245,3 +245,15 @@ async def test_bulk_extra_fields_must_be_json(client: Client) -> None:
         await client.bulk_enhance(
             [{"id": "a", "address": "x"}], sources=["PG"], extra_fields={"n": float("nan")}
         )
+
+
+async def test_an_address_list_as_the_official_sdk_passes_it_points_to_enhance_many(
+    client: Client,
+) -> None:
+    with pytest.raises(InvalidInputError, match="enhance_many"):
+        await client.enhance(address=["1 main st", "2 main st"], sources=["GG"])  # type: ignore[arg-type]
+
+
+async def test_enhance_many_is_bounded(client: Client) -> None:
+    with pytest.raises(InvalidInputError, match="bulk_enhance"):
+        await client.enhance_many(("x st" for _ in range(10_001)), sources=["GG"])
