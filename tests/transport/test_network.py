@@ -319,3 +319,42 @@ async def test_one_line_points_everything_at_the_emulator(
         await c.usage()
         formats = await c.list_output_formats()
     assert formats
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        ({"HTTPS_PROXY": "http://p:3128"}, "https://api.sovfixer.com/x", "http://p:3128"),
+        ({"HTTPS_PROXY": "p:3128"}, "https://api.sovfixer.com/x", "http://p:3128"),
+        ({"HTTPS_PROXY": "http://p:3128"}, "http://api.sovfixer.com/x", None),
+        ({"ALL_PROXY": "http://all:1"}, "https://api.sovfixer.com/x", "http://all:1"),
+        (
+            {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".sovfixer.com"},
+            "https://api.sovfixer.com/x",
+            None,
+        ),
+        (
+            {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "other.com"},
+            "https://api.sovfixer.com/x",
+            "http://p:3128",
+        ),
+        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "*"}, "https://s3.aws/x", None),
+        ({}, "https://api.sovfixer.com/x", None),
+    ],
+)
+def test_the_proxy_chosen_from_the_environment(
+    env: dict[str, str],
+    url: str,
+    expected: str | None,
+    no_proxy_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sovfixer_async._transport._network import ProxyChooser
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    choose = ProxyChooser(ClientConfig())
+    assert choose(url) == expected
+    assert choose(url) == expected  # (from the cache)
+    assert ProxyChooser(ClientConfig(trust_env=False))(url) is None
+    assert ProxyChooser(ClientConfig(proxy="http://mine:8080"))(url) == "http://mine:8080"
