@@ -296,9 +296,7 @@ class EmulatorState:
     )
     #: Ping.Data calls made with ``delegate_to`` or unknown top-level body fields (newest
     #: last, the last 1000): route, organisation, those fields (issue 14).
-    data_calls: collections.deque[JSONDict] = field(
-        factory=lambda: collections.deque(maxlen=1000)
-    )
+    data_calls: collections.deque[JSONDict] = field(factory=lambda: collections.deque(maxlen=1000))
     _ids: random.Random = field(factory=random.Random)
     _submission_ids: itertools.count[int] = field(factory=lambda: itertools.count(1001))
 
