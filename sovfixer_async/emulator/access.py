@@ -155,5 +155,11 @@ async def limits(request: web.Request) -> web.Response:
     return web.json_response(policy(state, "user", username or own))
 
 
+async def data_calls(request: web.Request) -> web.Response:
+    """``GET /_emulator/data_calls``: the recorded delegations and extra body fields."""
+    return web.json_response({"calls": list(request.app[STATE].data_calls)})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/limits", limits, name="limits")
+    app.router.add_get("/_emulator/data_calls", data_calls)

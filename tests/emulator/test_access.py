@@ -106,10 +106,12 @@ async def test_delegation_is_checked_and_recorded(make_api: Callable[[Any], Api]
         await api.post("/api/v1/bulk_enhance", 403, json={**body, "delegate_to": "OTHER"})
         await api.post("/api/v1/bulk_enhance", 400, json={**body, "delegate_to": 5})
         await api.post("/api/v1/bulk_enhance", json={**body, "delegate_to": "ACME", "note": "n"})
-        assert list(emu.state.data_calls) == [
+        expected = [
             {"route": "GET /api/v1/datasources", "delegate_to": "ACME", "extra": {}},
             {"route": "POST /api/v1/bulk_enhance", "delegate_to": "ACME", "extra": {"note": "n"}},
         ]
+        assert list(emu.state.data_calls) == expected
+        assert (await api.control("/_emulator/data_calls"))["calls"] == expected
 
 
 async def test_a_long_unknown_field_is_recorded_by_name_only(
