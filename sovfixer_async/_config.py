@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import os
+import ssl as _ssl
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import attrs
 from attrs import field, frozen
+from yarl import URL
 
 from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._version import __version__
@@ -181,6 +185,93 @@ def _strip_slash(url: object) -> str:
     return str(url).rstrip("/")
 
 
+#: Environment variables that give the base URLs when no ``api_url``/``data_api_url`` is
+#: passed (they win over the ``environment``'s URLs; explicit arguments win over them).
+API_URL_VARIABLE = "SOVFIXER_API_URL"
+DATA_API_URL_VARIABLE = "PING_DATA_API_URL"
+
+#: Longest organisation short name accepted for ``delegate_to`` / ``org_short_name``.
+MAX_SHORT_NAME = 200
+
+
+def _url_from_env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"must start with http:// or https://, got {value!r}", field=f"${name}"
+        )
+    return value.rstrip("/")
+
+
+def check_short_name(value: object, name: str) -> str:
+    """An organisation short name (or user name) sent as a parameter: bounded, printable."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("must be a non-empty string", field=name)
+    if len(value) > MAX_SHORT_NAME:
+        raise InvalidInputError(f"longer than {MAX_SHORT_NAME} characters", field=name)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInputError("holds a control character", field=name)
+    return value
+
+
+def _optional_short_name(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_short_name(value, attribute.name)
+
+
+def _proxy_url(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            "must be an http:// or https:// URL of a forward proxy", field=attribute.name
+        )
+    try:
+        host = URL(value).host
+    except ValueError:
+        host = None
+    if not host:
+        raise InvalidInputError("names no host", field=attribute.name)
+
+
+def _redacted_proxy(value: object) -> str:
+    if not isinstance(value, str):
+        return repr(value)
+    try:
+        url = URL(value)
+    except ValueError:
+        return "'<proxy>'"
+    if url.user or url.password:
+        url = url.with_user(None).with_password(None)
+        return repr(f"{url} (with credentials)")
+    return repr(str(url))
+
+
+def _ssl_option(value: object) -> _ssl.SSLContext | Path | None:
+    """An ``SSLContext`` as it is; a CA bundle path (str or path-like) that must be a file."""
+    if value is None or isinstance(value, _ssl.SSLContext):
+        return value
+    if isinstance(value, str | PathLike):
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidInputError(f"no CA bundle file at {str(path)!r}", field="ssl")
+        return path
+    raise InvalidInputError("must be an ssl.SSLContext or the path of a PEM CA bundle", field="ssl")
+
+
+def _trace_configs(value: object) -> tuple[aiohttp.TraceConfig, ...]:
+    items = tuple(value) if isinstance(value, list | tuple) else (value,)
+    for item in items:
+        if not isinstance(item, aiohttp.TraceConfig):
+            raise InvalidInputError(
+                f"expected aiohttp.TraceConfig objects, got {type(item).__name__}",
+                field="trace_configs",
+            )
+    return items
+
+
 @frozen(kw_only=True)
 class ClientConfig:
     """Everything a :class:`~sovfixer_async.Client` needs; tokens never appear in repr."""
@@ -220,13 +311,33 @@ class ClientConfig:
     #: A run's manifest never merged is removed after this many seconds (30 days).
     state_max_age: float = field(default=30 * 86400.0, validator=_positive)
 
+    # -- issue 14 (Ping.Data parity, networks) -------------------------------------------
+    #: Organisation short name every Ping.Data call acts for (``delegate_to``), unless the
+    #: call names its own; needs the ``delegate`` permission on the server.
+    delegate_to: str | None = field(default=None, validator=_optional_short_name)
+    #: Seconds the source access policy (``GET /api/v1/limits``) read for the quota check of
+    #: ``enhance``/``bulk_enhance`` is reused before it is read again.
+    policy_max_age: float = field(default=60.0, validator=_non_negative)
+    #: As ``requests`` does: HTTPS_PROXY/HTTP_PROXY/NO_PROXY, ``~/.netrc``, and a CA bundle
+    #: from REQUESTS_CA_BUNDLE or SSL_CERT_FILE (when ``ssl`` is not given).
+    trust_env: bool = True
+    #: Forward proxy for every request, ``http://[user:password@]host:port`` (wins over
+    #: HTTPS_PROXY); its credentials never appear in reprs.
+    proxy: str | None = field(default=None, validator=_proxy_url, repr=_redacted_proxy)
+    #: TLS trust: an ``ssl.SSLContext``, or the path of a PEM CA bundle servers must chain to.
+    ssl: _ssl.SSLContext | Path | None = field(default=None, converter=_ssl_option)
+    #: aiohttp ``TraceConfig`` objects (e.g. OpenTelemetry's aiohttp client instrumentation).
+    trace_configs: tuple[aiohttp.TraceConfig, ...] = field(
+        default=(), converter=_trace_configs, repr=False
+    )
+
     @api_url.default
     def _default_api_url(self) -> str:
-        return default_urls(self.environment)[0]
+        return _url_from_env(API_URL_VARIABLE) or default_urls(self.environment)[0]
 
     @data_api_url.default
     def _default_data_api_url(self) -> str:
-        return default_urls(self.environment)[1]
+        return _url_from_env(DATA_API_URL_VARIABLE) or default_urls(self.environment)[1]
 
     @property
     def request_limit(self) -> int:

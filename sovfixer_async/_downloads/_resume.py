@@ -106,6 +106,7 @@ class Download(Transfer):
                     async with session.get(
                         url,
                         headers={**headers, **transport.auth_headers(url)},
+                        proxy=transport.proxy_for(url),
                         allow_redirects=False,
                         auto_decompress=False,
                     ) as resp:

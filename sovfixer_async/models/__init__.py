@@ -55,6 +55,7 @@ from sovfixer_async.models._extraction import (
     UpdateResult,
     UpdateStatus,
 )
+from sovfixer_async.models._limits import SourceAccessPolicy, SourceAllowlist, SourceQuota
 from sovfixer_async.models._policy_terms import LayerTerm, PerilTerm, PolicyTerms, ZoneTerm
 from sovfixer_async.models._requests import (
     InitiateUpdateRequest,
@@ -101,6 +102,9 @@ __all__ = [
     "ResponseShapeError",
     "ResultStatus",
     "SOVData",
+    "SourceAccessPolicy",
+    "SourceAllowlist",
+    "SourceQuota",
     "SourceResult",
     "SourceStatistics",
     "UpdateData",

@@ -11,10 +11,18 @@ import contextlib
 import functools
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
@@ -239,6 +247,8 @@ class Client:
         timeout: float | None = None,
         include_raw_response: bool = False,
         check_cache: bool = True,
+        delegate_to: str | None = None,
+        check_quota: bool = True,
         **fields: Any,
     ) -> EnhanceResponse:
         """Enhance one location synchronously (``GET /api/v1/enhance``)."""
@@ -254,10 +264,95 @@ class Client:
                 timeout=timeout,
                 include_raw_response=include_raw_response,
                 check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
                 **fields,
             )
 
         return self._portal().call(run)
+
+    # -- issue 14: Ping.Data parity and the raw escape hatch ----------------------------
+
+    get_datasource = _blocking(_async.Client.get_datasource)
+    limits = _blocking(_async.Client.limits)
+    request = _blocking(_async.Client.request)
+
+    @overload
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = ...,
+        include_raw_response: bool = ...,
+        check_cache: bool = ...,
+        delegate_to: str | None = ...,
+        check_quota: bool = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> list[EnhanceResponse]: ...
+
+    @overload
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = ...,
+        include_raw_response: bool = ...,
+        check_cache: bool = ...,
+        delegate_to: str | None = ...,
+        check_quota: bool = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+    ) -> list[EnhanceResponse | SOVFixerError]: ...
+
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = None,
+        include_raw_response: bool = False,
+        check_cache: bool = True,
+        delegate_to: str | None = None,
+        check_quota: bool = True,
+        concurrency: int = 8,
+        return_exceptions: bool = False,
+    ) -> list[EnhanceResponse] | list[EnhanceResponse | SOVFixerError]:
+        """Enhance several locations at once (concurrent requests); one result each, in
+        order (see the async ``Client.enhance_many``)."""
+        inner = self._inner()
+        items = list(locations)  # read here, in the caller's thread
+
+        async def each() -> list[EnhanceResponse | SOVFixerError]:
+            return await inner.enhance_many(
+                items,
+                sources=sources,
+                timeout=timeout,
+                include_raw_response=include_raw_response,
+                check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
+                concurrency=concurrency,
+                return_exceptions=True,
+            )
+
+        async def all_or_error() -> list[EnhanceResponse]:
+            return await inner.enhance_many(
+                items,
+                sources=sources,
+                timeout=timeout,
+                include_raw_response=include_raw_response,
+                check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
+                concurrency=concurrency,
+            )
+
+        if return_exceptions:
+            return self._portal().call(each)
+        return self._portal().call(all_or_error)
 
     def reconcile(self, error: _async.AmbiguousSubmissionError) -> AnyHandle | None:
         """The job an ambiguous parse or update submission made, or None if there is none."""

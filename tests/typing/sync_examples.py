@@ -49,3 +49,18 @@ async def asynchronous(client: sovfixer_async.Client) -> None:
     assert_type(await run.wait(), BulkRunStatus)
     async for record in client.history():
         assert_type(record, HistoryRecord)
+
+
+def data_parity_blocking(client: sync.Client) -> None:
+    from sovfixer_async import RawResponse, SOVFixerError
+    from sovfixer_async.models import DatasourceConfig, SourceAccessPolicy
+
+    assert_type(client.get_datasource("GG"), DatasourceConfig)
+    assert_type(client.limits(), SourceAccessPolicy)
+    assert_type(client.enhance_many(["1 Main St"], sources=["GG"]), list[EnhanceResponse])
+    assert_type(
+        client.enhance_many(["1 Main St"], sources=["GG"], return_exceptions=True),
+        list[EnhanceResponse | SOVFixerError],
+    )
+    assert_type(client.request("GET", "/api/v1/limits", api="data"), RawResponse)
+    assert_type(client.usage(org_short_name="ACME"), UsageResponse)
