@@ -94,6 +94,11 @@ class Watch(Generic[S]):
     submitted: float
 
 
+def more_eager(policy: PollPolicy, than: PollPolicy) -> bool:
+    """True when ``policy`` polls sooner than ``than`` (a lower ceiling, then first step)."""
+    return (policy.max_interval, policy.initial) < (than.max_interval, than.initial)
+
+
 class Poller:
     """The shared wait of one handle: its waiters, their event, and how the polling ended.
 
@@ -155,6 +160,11 @@ class PollScheduler:
         poller = self._live.get(owner)
         if poller is None:
             poller = self._watch(owner, watch)
+        elif more_eager(watch.policy, poller.watch.policy):
+            # A waiter with its own, more eager policy: the polls after the one already
+            # scheduled follow it (the most eager policy of a handle's waiters wins).
+            poller.watch = watch
+            poller.schedule = self._strategy(watch.policy, watch.submitted)
         poller.waiters += 1
         try:
             if budget == math.inf:

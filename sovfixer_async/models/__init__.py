@@ -55,6 +55,13 @@ from sovfixer_async.models._extraction import (
     UpdateResult,
     UpdateStatus,
 )
+from sovfixer_async.models._misc import (
+    Building,
+    BuildingAdded,
+    ServerInfo,
+    ShareableUrl,
+    SubmissionCreated,
+)
 from sovfixer_async.models._policy_terms import LayerTerm, PerilTerm, PolicyTerms, ZoneTerm
 from sovfixer_async.models._requests import (
     InitiateUpdateRequest,
@@ -66,6 +73,8 @@ from sovfixer_async.models._requests import (
 __all__ = [
     "TERMINAL_STATES",
     "ActivityPage",
+    "Building",
+    "BuildingAdded",
     "BulkEnhanceStatus",
     "BulkRequestInfo",
     "BulkResult",
@@ -101,8 +110,11 @@ __all__ = [
     "ResponseShapeError",
     "ResultStatus",
     "SOVData",
+    "ServerInfo",
+    "ShareableUrl",
     "SourceResult",
     "SourceStatistics",
+    "SubmissionCreated",
     "UpdateData",
     "UpdateRequestInfo",
     "UpdateResult",

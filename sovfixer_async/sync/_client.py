@@ -13,6 +13,7 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -21,8 +22,10 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 import sovfixer_async as _async
 from sovfixer_async import ClientConfig, Event, SOVFixerError, TransportStats, WebhookReceiver
 from sovfixer_async.models import EnhanceResponse
+from sovfixer_async.sync._feeds import HistoryFeed
 from sovfixer_async.sync._handles import (
     AnyHandle,
+    BulkEnhanceBatch,
     BulkEnhanceRun,
     H,
     OutputJob,
@@ -223,7 +226,6 @@ class Client:
     parse_sov = _submitting(_async.Client.parse_sov, ParseJob)
     bulk_enhance = _submitting(_async.Client.bulk_enhance, BulkEnhanceRun)
     usage = _blocking(_async.Client.usage)
-    history = _iterating(_async.Client.history)
     history_item = _blocking(_async.Client.history_item)
     activity = _iterating(_async.Client.activity)
     download = _blocking(_async.Client.download)
@@ -297,3 +299,50 @@ class Client:
             lambda: inner.webhook_receiver(host=host, port=port, public_url=public_url, path=path)
         )
         return portal.wrap_async_context_manager(receiver)
+
+    # -- issue 14, Ping.Extraction parity (parity-x) ------------------------------------
+
+    server_info = _blocking(_async.Client.server_info)
+    add_building = _blocking(_async.Client.add_building)
+    get_building = _blocking(_async.Client.get_building)
+    get_public_shareable_url = _blocking(_async.Client.get_public_shareable_url)
+    create_submission = _submitting(_async.Client.create_submission, UpdateJob)
+
+    def history(
+        self,
+        *,
+        start: datetime | str | None = None,
+        cursor_id: str | None = None,
+        page_size: int = 50,
+        follow: bool = False,
+        interval: float = 30.0,
+    ) -> HistoryFeed:
+        """The history feed as a plain iterator with ``.cursor`` (see the async ``history``)."""
+        inner = self._inner()
+        portal = self._portal()
+        feed = portal.call(
+            lambda: inner.history(
+                start=start,
+                cursor_id=cursor_id,
+                page_size=page_size,
+                follow=follow,
+                interval=interval,
+            )
+        )
+        return HistoryFeed(portal, feed)
+
+    def update_job(self, sudid: str) -> UpdateJob:
+        """The handle of an update known by its id (no request is sent)."""
+        return UpdateJob(self._portal(), self._inner().update_job(sudid))
+
+    def parse_job(self, sovid: str) -> ParseJob:
+        """The handle of a parse job known by its SOV id (no request is sent)."""
+        return ParseJob(self._portal(), self._inner().parse_job(sovid))
+
+    def output_job(self, request_id: str) -> OutputJob:
+        """The handle of an output request known by its request id (no request is sent)."""
+        return OutputJob(self._portal(), self._inner().output_job(request_id))
+
+    def bulk_job(self, job_id: str) -> BulkEnhanceBatch:
+        """The handle of one bulk-enhance batch known by its job id (no request is sent)."""
+        return BulkEnhanceBatch(self._portal(), self._inner().bulk_job(job_id))
