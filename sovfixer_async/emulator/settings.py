@@ -55,6 +55,10 @@ def _formats(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value if v.strip())
 
 
+def _teams(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t.strip() for item in value for t in str(item).split(",") if t.strip())
+
+
 @frozen
 class EmulatorSettings:
     """How one emulator behaves: where it listens, how fast jobs run, which faults it injects."""
@@ -97,6 +101,8 @@ class EmulatorSettings:
     burst: int | None = field(default=None, validator=_positive_or_none)
     #: Per-route faults in force from the start (more can be added at run time).
     route_faults: tuple[RouteFault, ...] = field(default=(), converter=_route_faults)
+    #: Teams the token may act for with ``delegate_to_team`` (others: 403).
+    delegate_teams: tuple[str, ...] = field(default=(), converter=_teams)
 
     @classmethod
     def from_profile(cls, name: str, **overrides: Any) -> EmulatorSettings:
@@ -209,6 +215,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.callback_retry_seconds,
         help="spacing of callback retries",
     )
+    add(
+        "--delegate-teams",
+        nargs="+",
+        default=[],
+        metavar="TEAM",
+        help="teams the token may act for with delegate_to_team (others get 403)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,6 +272,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
             allowed_formats=formats,
             callback_retry_seconds=args.callback_retry_seconds,
             route_faults=args.route_fault,
+            delegate_teams=args.delegate_teams,
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid emulator setting: {exc}") from exc
