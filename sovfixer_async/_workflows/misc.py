@@ -117,11 +117,11 @@ async def create_submission(
         safety=Safety.SUBMIT,
         what=f"{kind} submission",
     )
-    created = structure(response.json(), SubmissionCreated)
-    ident = created.id
-    if isinstance(ident, bool) or (isinstance(ident, int) and ident < 0):
-        raise ResponseShapeError("SubmissionCreated", [f"SubmissionCreated.id: {ident!r:.40}"])
-    job_id = check_id(str(ident), "submission id")
+    created = structure(response.json(), SubmissionCreated)  # an int id is read as text
+    try:
+        job_id = check_id(created.id, "id")
+    except InvalidInputError as exc:
+        raise ResponseShapeError("SubmissionCreated", [f"SubmissionCreated.id: {exc}"]) from None
     job = UpdateJob(
         context,
         job_id,

@@ -50,9 +50,9 @@ class ShareableUrl:
 
 @attrs.frozen(kw_only=True)
 class SubmissionCreated:
-    """``POST /api/v1/submission``: ``id`` (an int per the official SDK) names the update
-    that ``add_locations`` and ``start`` continue."""
+    """``POST /api/v1/submission``: ``id`` (an int per the official SDK, read as text)
+    names the update that ``add_locations`` and ``start`` continue."""
 
-    id: int | str
+    id: str
     message: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
