@@ -113,13 +113,13 @@ async def test_an_extra_field_naming_a_parameter_is_refused(
     taken = {"update": START_FIELDS, "parse": PARSE_FIELDS, "output": OUTPUT_FIELDS}[call]
     name = data.draw(st.sampled_from(taken))
     before = (await stats())["requests_total"]
+    calls = {
+        "update": lambda: client.update_sov(SOVID, ROWS, extra_fields={name: "x"}),
+        "parse": lambda: client.parse_sov(b"x", filename="a.xlsx", extra_fields={name: "x"}),
+        "output": lambda: client.get_or_create_output(SOVID, "JSON", extra_fields={name: "x"}),
+    }
     with pytest.raises(InvalidInputError) as info:
-        if call == "update":
-            await client.update_sov(SOVID, ROWS, extra_fields={name: "x"})
-        elif call == "parse":
-            await client.parse_sov(b"x", filename="a.xlsx", extra_fields={name: "x"})
-        else:
-            await client.get_or_create_output(SOVID, "JSON", extra_fields={name: "x"})
+        await calls[call]()
     assert name in str(info.value)
     assert (await stats())["requests_total"] == before
 
