@@ -107,7 +107,17 @@ class Poller:
     callback, or when its last waiter leaves.
     """
 
-    __slots__ = ("active", "error", "finished", "owner", "schedule", "scope", "waiters", "watch")
+    __slots__ = (
+        "active",
+        "due",
+        "error",
+        "finished",
+        "owner",
+        "schedule",
+        "scope",
+        "waiters",
+        "watch",
+    )
 
     def __init__(self, owner: object, watch: Watch[Any], schedule: PollStrategy) -> None:
         self.owner = owner
@@ -119,6 +129,8 @@ class Poller:
         self.error: BaseException | None = None
         #: The cancel scope of the poll request in flight, if one is.
         self.scope: anyio.CancelScope | None = None
+        #: The sequence number of its one live heap entry (older entries are skipped).
+        self.due = -1
 
 
 class PollScheduler:
@@ -165,6 +177,8 @@ class PollScheduler:
             # scheduled follow it (the most eager policy of a handle's waiters wins).
             poller.watch = watch
             poller.schedule = self._strategy(watch.policy, watch.submitted)
+            if poller.scope is None:  # no poll in flight: bring the next one forward
+                self._push(poller, None)
         poller.waiters += 1
         try:
             if budget == math.inf:
@@ -210,7 +224,8 @@ class PollScheduler:
         now = time.monotonic()
         sibling = self._ended.get(poller.watch.query.kind)
         due = now + poller.schedule.next_interval(now, retry_after, sibling)
-        heapq.heappush(self._heap, (due, next(self._seq), poller))
+        poller.due = seq = next(self._seq)
+        heapq.heappush(self._heap, (due, seq, poller))
         if due < self._sleep_until:
             self._wake.set()
 
@@ -220,8 +235,8 @@ class PollScheduler:
             while True:
                 now = time.monotonic()
                 while heap and heap[0][0] <= now and self._in_flight < self._max_in_flight:
-                    poller = heapq.heappop(heap)[2]
-                    if poller.active:
+                    _, seq, poller = heapq.heappop(heap)
+                    if poller.active and seq == poller.due:
                         self._in_flight += 1
                         self._start_soon(self._poll, poller)
                 if heap and heap[0][0] <= now:

@@ -93,7 +93,8 @@ def paged_server(pages: list[dict[str, Any]], seen: list[dict[str, str]]) -> web
     ("pages", "expected_requests"),
     [
         # no has_remaining at all: the cursor leads on until a page comes back empty
-        ([{"results": [{"id": "a"}], "cursor_id": "a"}, {"results": [{"id": "b"}], "cursor_id": "b"},
+        ([{"results": [{"id": "a"}], "cursor_id": "a"},
+          {"results": [{"id": "b"}], "cursor_id": "b"},
           {"results": [], "cursor_id": None}], 3),
         # a page without a cursor ends the feed, whatever has_remaining says
         ([{"results": [{"id": "a"}], "cursor_id": None, "has_remaining": True}], 1),
