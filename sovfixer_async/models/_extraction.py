@@ -291,8 +291,6 @@ class SOVData:
     updates: dict[str, UpdateData] | None = None
     all_updates: list[UpdateData] | None = None
     latest_revision: int | None = None
-    #: Asked for by the official activity example (``fields=[..., "revision"]``).
-    revision: int | None = None
     completed_time: datetime | None = None
     created_time: datetime | None = None
     subject: str | None = None

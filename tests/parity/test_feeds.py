@@ -127,7 +127,7 @@ async def test_activity_example_pages_with_the_revision_field(
     seen: dict[str, Any] = {}
     async for sov in client.activity(page_size=2, fields=["filename", "status", "id", "revision"]):
         assert sov.id is not None
-        seen[sov.id] = (sov.filename, sov.status, sov.revision)
+        seen[sov.id] = (sov.filename, sov.status, sov.extra.get("revision"))  # not in SOVData
     assert set(ids) <= set(seen)
     assert seen[ids[0]][2] == 1
     assert seen[ids[1]][2] == 0
