@@ -106,3 +106,22 @@ async def test_bad_team_values_are_refused_before_any_request(
     with pytest.raises(InvalidInputError):
         ClientConfig(delegate_to_team=team)
     assert (await stats())["requests_total"] == before
+
+
+@pytest.mark.parametrize("team", ["", {"x": 1}, "a\x00b", 3.5])
+async def test_a_token_with_a_bad_team_is_refused(client: Client, team: Any) -> None:
+    import json
+
+    job = client.update_job(f"{SOVID}-r001")
+    data = json.loads(job.token)
+    data["delegate_to_team"] = team
+    with pytest.raises(InvalidInputError):
+        client.resume(json.dumps(data))
+
+
+def test_the_emulator_flag_lists_the_teams() -> None:
+    from sovfixer_async.emulator.settings import build_parser, settings_from_args
+
+    args = build_parser().parse_args(["--delegate-teams", "team-a,team-b", "team-c"])
+    assert settings_from_args(args).delegate_teams == ("team-a", "team-b", "team-c")
+    assert settings_from_args(build_parser().parse_args([])).delegate_teams == ()
