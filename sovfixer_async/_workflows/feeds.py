@@ -8,6 +8,7 @@ cursor, as the official monitor example does, and drops records it has already h
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -18,6 +19,7 @@ import anyio
 
 from sovfixer_async._context import JobContext
 from sovfixer_async._errors import InvalidInputError
+from sovfixer_async._poll_policy import missed_poll
 from sovfixer_async._urls import check_id, segment
 from sovfixer_async.models import (
     ActivityPage,
@@ -33,6 +35,10 @@ from sovfixer_async.models._checks import require_nonempty_str
 MAX_PAGE_SIZE = 250
 #: Ids a followed feed remembers to drop repeats (a bounded window, newest kept).
 SEEN_WINDOW = 10_000
+#: Cursors remembered to tell a server going round in circles (a bounded window).
+FOLLOWED_WINDOW = 1_000
+
+logger = logging.getLogger("sovfixer_async")
 
 
 def _page_size(value: int) -> int:
@@ -91,6 +97,8 @@ class HistoryFeed(AsyncIterator[HistoryRecord]):
         self.cursor: str | None = cursor_id
         #: Pages fetched so far.
         self.polls = 0
+        #: Polls of a followed feed that failed and were tried again ``interval`` later.
+        self.missed = 0
         self._records = self._run()
 
     def __aiter__(self) -> HistoryFeed:
@@ -116,10 +124,20 @@ class HistoryFeed(AsyncIterator[HistoryRecord]):
     async def _run(self) -> AsyncGenerator[HistoryRecord, None]:
         seen: set[str] = set()
         order: deque[str] = deque()
-        followed: set[str | None] = {self.cursor}
+        followed: deque[str | None] = deque([self.cursor], maxlen=FOLLOWED_WINDOW)
         server_cursor = self.cursor
         while True:
-            page = await self._page(server_cursor)
+            try:
+                page = await self._page(server_cursor)
+            except Exception as exc:
+                # a followed feed outlives the network, a 5xx or a garbled page; it ends at
+                # an answer that will not change (401, 403, 400: its cursor is unknown...)
+                if not (self._follow and missed_poll(exc)):
+                    raise
+                self.missed += 1
+                logger.info("history feed: missed poll (%s); trying again", exc)
+                await anyio.sleep(self._interval)
+                continue
             fresh = [record for record in page.results if record.id not in seen]
             for record in fresh:
                 seen.add(record.id)
@@ -132,7 +150,8 @@ class HistoryFeed(AsyncIterator[HistoryRecord]):
             ids = [record.id for record in page.results]
             advanced = page.cursor_id or (ids[-1] if ids else None) or server_cursor
             repeat = advanced in followed
-            followed.add(advanced)
+            if not repeat:
+                followed.append(advanced)
             server_cursor = advanced
             full = len(page.results) >= self._page_size
             if fresh and full and not repeat:

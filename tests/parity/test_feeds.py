@@ -10,7 +10,14 @@ import anyio
 import pytest
 from aiohttp import web
 
-from sovfixer_async import Client, HistoryFeed, InvalidInputError
+from sovfixer_async import (
+    Client,
+    HistoryFeed,
+    InvalidInputError,
+    PermissionDeniedError,
+    RetryPolicy,
+    SOVFixerError,
+)
 
 from ..client.hostile import serve
 from .conftest import SOVID, Stats, client_for, workbook
@@ -229,3 +236,42 @@ async def test_monitor_example(client: Client, tmp_path: Path) -> None:
     assert set(failures) == {broken.id}
     assert failures[broken.id]
     assert SOVID not in failures
+
+
+@pytest.mark.parametrize(
+    ("failure", "follows_on"),
+    [
+        (web.Response(status=503, text="down"), True),
+        (web.Response(status=200, text="<html>proxy</html>"), True),
+        (web.Response(status=403, text="no"), False),
+    ],
+)
+async def test_a_followed_feed_outlives_missed_polls(
+    failure: web.Response, follows_on: bool
+) -> None:
+    calls: list[int] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) <= 5:  # more than the transport's own retries (2 attempts a poll)
+            return web.Response(status=failure.status, text=failure.text)
+        return web.json_response({"results": [{"id": "s-9"}], "cursor_id": "s-9"})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/sov/history", answer)
+    async with serve(app) as url, client_for(url, retry=RetryPolicy.no_wait(2)) as client:
+        feed = client.history(follow=True, interval=0.01)
+        if follows_on:
+            record = await anext(feed)
+            assert record.id == "s-9"
+            assert feed.missed >= 1
+        else:
+            with pytest.raises(PermissionDeniedError) as info:
+                await anext(feed)
+            assert info.value.status == failure.status
+        await feed.aclose()
+    # a one-off feed raises at once
+    async with serve(app) as url, client_for(url, retry=RetryPolicy.no_wait(2)) as client:
+        calls.clear()
+        with pytest.raises(SOVFixerError):
+            _ = [r async for r in client.history()]
