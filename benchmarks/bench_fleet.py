@@ -36,6 +36,14 @@ import anyio
 from sovfixer_async._client import Client
 
 SOURCES = ["PG"]
+#: The routes of job status polls (one bulk batch is one job).
+STATUS_ROUTES = frozenset(
+    {
+        "GET /api/v1/sov/update/{id}",
+        "GET /api/v1/sov/get_or_create_output/{id}",
+        "GET /api/v1/bulk_enhance/{id}",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,10 @@ def ours_table(
     t.info("API requests", f"{sum(routes.values()):,}")
     for route, n in sorted(routes.items(), key=lambda item: -item[1]):
         t.info(f"  {route}", f"{n:,}")
+    polls = sum(n for route, n in routes.items() if route in STATUS_ROUTES)
+    t.info("requests per job (all)", f"{sum(routes.values()) / fleet.jobs:.2f}")
     t.check("wall / server job time", result.wall / seconds, ".3f", "<=", 1.2)
+    t.check("status polls per job", polls / fleet.jobs, ".2f", "<=", 4)
     return t
 
 

@@ -38,8 +38,9 @@ from typing import Any
 
 import _common as c
 import anyio
+import attrs
 
-from sovfixer_async import Client
+from sovfixer_async import Client, PollPolicy
 
 SOURCES = ["PG"]
 #: Three rows of the seed SOV (the update succeeds).
@@ -75,11 +76,11 @@ def locations(n: int) -> list[dict[str, Any]]:
 # -- the two clients -----------------------------------------------------------------------
 
 
-async def run_ours(url: str, work: Workload, dest: Path) -> list[str]:
+async def run_ours(url: str, work: Workload, dest: Path, poll: PollPolicy) -> list[str]:
     """Every job at once, each in its own task: submit, wait, download. Returns errors."""
     errors: list[str] = []
     locs = locations(work.locations)
-    async with Client(api_url=url, data_api_url=url, token=c.TOKEN) as client:
+    async with Client(api_url=url, data_api_url=url, token=c.TOKEN, poll=poll) as client:
 
         async def guarded(name: str, call: Callable[[], Any]) -> None:
             try:
@@ -100,12 +101,27 @@ async def run_ours(url: str, work: Workload, dest: Path) -> list[str]:
             status = await run.wait()  # downloads every batch's output and merges them
             assert status.num_requested == work.locations, status.num_requested
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(guarded, "bulk", bulk)
-            for i in range(work.updates):
-                tg.start_soon(guarded, "update", lambda i=i: update(i))
-            for i in range(work.outputs):
-                tg.start_soon(guarded, "output", lambda i=i: output(i))
+        async def trace() -> None:  # BENCH_TRACE=1: the rate limit, every second
+            t0 = time.monotonic()
+            while True:
+                await anyio.sleep(1.0)
+                stats = client.stats
+                print(
+                    f"   {time.monotonic() - t0:5.1f} s  requests {stats.requests:5d}  "
+                    f"429 {stats.by_status[429]:3d}  {client._transport.rate.snapshot()}",
+                    flush=True,
+                )
+
+        async with anyio.create_task_group() as outer:
+            if os.environ.get("BENCH_TRACE"):
+                outer.start_soon(trace)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(guarded, "bulk", bulk)
+                for i in range(work.updates):
+                    tg.start_soon(guarded, "update", lambda i=i: update(i))
+                for i in range(work.outputs):
+                    tg.start_soon(guarded, "output", lambda i=i: output(i))
+            outer.cancel_scope.cancel()
     return errors
 
 
@@ -199,6 +215,31 @@ def figures(name: str, emu: c.Emulator, t0: float, wall: float, errors: list[str
         for r in records
         if r["seen"] is not None and r["ended"] > r["created"]
     ]
+    if os.environ.get("BENCH_TRACE"):
+        for kind in sorted({r["kind"] for r in records}):
+            rs = [r for r in records if r["kind"] == kind]
+            late = max(rs, key=lambda r: r["ended"])
+            print(
+                f"   {kind}: {len(rs)} jobs, created {min(r['created'] for r in rs) - t0:.1f}"
+                f"-{max(r['created'] for r in rs) - t0:.1f} s, "
+                f"last ended {late['ended'] - t0:.1f} s"
+                f" (created {late['created'] - t0:.1f}, began {late['began'] - t0:.1f}, seen "
+                f"{(late['seen'] or 0) - t0:.1f})"
+            )
+            rr = sorted(
+                ((r["seen"] - r["created"]) / (r["ended"] - r["created"]), r)
+                for r in rs
+                if r["seen"] is not None and r["ended"] > r["created"]
+            )
+            print(
+                f"     ratio p50 {c.percentile([x for x, _ in rr], 50):.2f} "
+                f"p95 {c.percentile([x for x, _ in rr], 95):.2f}; worst: "
+                + ", ".join(
+                    f"{x:.2f} (T {r['ended'] - r['created']:.1f} s, ended "
+                    f"{r['ended'] - t0:.1f}, seen {r['seen'] - t0:.1f})"
+                    for x, r in rr[-4:]
+                )
+            )
     unseen = [r["id"] for r in records if r["seen"] is None]
     if unseen:
         errors = [*errors, f"{len(unseen)} job(s) never reported terminal to the client"]
@@ -263,7 +304,17 @@ def main() -> int:
     p.add_argument("--scale", type=float, help="share of the workload (default 1; quick 1/3)")
     p.add_argument("--threads", type=int, default=32, help="threads of the official SDK")
     p.add_argument("--skip-official", action="store_true", help="only our client")
+    p.add_argument(
+        "--policy",
+        choices=["default", "latency-first"],
+        default="default",
+        help="our poll policy: PollPolicy() or PollPolicy.latency_first()",
+    )
     args = p.parse_args()
+    policy = PollPolicy.latency_first() if args.policy == "latency-first" else PollPolicy()
+    if os.environ.get("BENCH_POLL"):  # e.g. BENCH_POLL=initial=2,factor=1.5 (experiments)
+        fields = dict(kv.split("=") for kv in os.environ["BENCH_POLL"].split(","))
+        policy = attrs.evolve(policy, **{k: float(v) for k, v in fields.items()})
     seconds = args.job_seconds or (1.0 if args.quick else 3.0)
     scale = args.scale or (1 / 3 if args.quick else 1.0)
     args.job_seconds, args.scale = seconds, scale
@@ -286,8 +337,8 @@ def main() -> int:
         settle(emu, 0.0)
         progress(f"ours, {work}")
         t0 = time.time()
-        errors = anyio.run(run_ours, emu.url, work, Path(tmp) / "ours")
-        ours = figures("ours", emu, t0, time.time() - t0, errors)
+        errors = anyio.run(run_ours, emu.url, work, Path(tmp) / "ours", policy)
+        ours = figures(f"ours ({args.policy})", emu, t0, time.time() - t0, errors)
         if not args.skip_official:
             settle(emu, 3.0)
             progress(f"official SDK, {args.threads} threads")

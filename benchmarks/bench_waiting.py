@@ -11,6 +11,9 @@ with its own id string, poller and status), every one awaited by a task of its o
   has started (after a short settle) to the end; RSS growth is taken at the end and every
   garbage collection is timed. Targets: loop lag p99 < 20 ms; <= 10 KB per waiting job
   for the SDK's share (handle + poller: the total less the bare waiting task).
+* Phase 0 (burst): ``--burst`` (5,000) output requests submitted at once, each then
+  waited on; the loop lag from the first submission to ``--burst-window`` s after the
+  last submission returned (target p99 < 20 ms), polls per job meanwhile.
 * Phase 2 (tracemalloc): the same for another 10,000 handles, with the Python memory
   traced per handle and where it goes.
 
@@ -129,6 +132,52 @@ async def waiting(
     return out
 
 
+async def burst(url: str, count: int, window: float) -> c.Table:
+    """``count`` output requests submitted at once, each then waited on by its task; the
+    loop lag from the first submission to ``window`` s after the last one returned."""
+    submitted: list[float] = []
+    all_in = anyio.Event()
+    async with Client(api_url=url, data_api_url=url, token=c.TOKEN) as client:
+        with c.GcPauses() as pauses:
+            async with c.LagProbe() as probe, anyio.create_task_group() as tg:
+
+                async def one() -> None:
+                    job = await client.get_or_create_output(
+                        c.SEED_SOVID, "JSON", overwrite_existing=True
+                    )
+                    submitted.append(time.perf_counter())
+                    if len(submitted) == count:
+                        all_in.set()
+                    await job.wait(math.inf)
+
+                start = time.perf_counter()
+                for _ in range(count):
+                    tg.start_soon(one)
+                await all_in.wait()
+                last = time.perf_counter()
+                requests0 = client.stats.requests
+                await anyio.sleep(window)
+                end = time.perf_counter()
+                polls = client.stats.requests - requests0
+                tg.cancel_scope.cancel()
+            stats = client.stats
+    t = c.Table(f"{count:,} jobs submitted at once and waiting (lag from the first submission)")
+    t.info("submissions returned within", f"{last - start:.2f} s")
+    t.info("requests / 429s", f"{stats.requests:,} / {stats.by_status[429]:,}")
+    t.info(f"status polls in the {window:g} s after", f"{polls:,} ({polls / count:.2f} per job)")
+    t.info("loop lag p50 / p99 / max, submitting", _ms(probe.lags(start, last)))
+    t.info(f"loop lag p50 / p99 / max, {window:g} s after", _ms(probe.lags(last, end)))
+    t.info("full collections (gen 2): n, total, max", pauses.summary(2))
+    t.check(
+        "loop lag p99 from the first submission (ms)",
+        c.percentile(probe.lags(start, end), 99) * 1e3,
+        ".1f",
+        "<",
+        20,
+    )
+    return t
+
+
 async def run(
     url: str, count: int, distinct: int, window: float, traced_window: float, freeze: bool
 ) -> list[c.Table]:
@@ -206,6 +255,9 @@ def main() -> int:
     p.add_argument(
         "--gc-threshold", type=int, help="gc.set_threshold(N) first (CPython default 700)"
     )
+    p.add_argument("--burst", type=int, default=5_000, help="jobs submitted at once first")
+    p.add_argument("--burst-window", type=float, default=20.0, help="seconds after the burst")
+    p.add_argument("--burst-only", action="store_true", help="only the burst of submissions")
     args = p.parse_args()
     distinct = args.distinct or (100 if args.quick else 500)
     window = args.window or (20.0 if args.quick else 90.0)
@@ -214,9 +266,11 @@ def main() -> int:
     if args.gc_threshold:
         gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
     with c.emulator(3600) as emu:
-        tables = anyio.run(
-            run, emu.url, args.handles, distinct, window, traced_window, args.gc_freeze
-        )
+        tables = [anyio.run(burst, emu.url, args.burst, args.burst_window)]
+        if not args.burst_only:
+            tables += anyio.run(
+                run, emu.url, args.handles, distinct, window, traced_window, args.gc_freeze
+            )
     for t in tables:
         t.print()
         print()

@@ -56,6 +56,7 @@ from sovfixer_async._jobs import (
     ParseJob,
     as_completed,
 )
+from sovfixer_async._raw import RawResponse
 from sovfixer_async._transport import (
     APIResponseValidationError,
     ResponseTooLargeError,
@@ -120,6 +121,7 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
     "ResponseShapeError",
     "ResponseTooLargeError",
     "RetryPolicy",

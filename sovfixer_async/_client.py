@@ -6,12 +6,15 @@ import enum
 from collections.abc import AsyncIterator, Iterable, Sequence
 from os import PathLike
 from pathlib import Path
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
 
+import aiohttp
 import attrs
 
-from sovfixer_async import _bulk, _downloads
+from sovfixer_async import _downloads
+from sovfixer_async._client_data import DataCalls
 from sovfixer_async._client_extraction import ExtractionCalls
 from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
 from sovfixer_async._context import JobContext
@@ -19,17 +22,13 @@ from sovfixer_async._errors import AmbiguousSubmissionError
 from sovfixer_async._events import Callback, Event, EventBus
 from sovfixer_async._jobs import JobHandle, Waitable, as_completed_in
 from sovfixer_async._lifecycle import Lifecycle, Receivers
-from sovfixer_async._locations import LocationsInput
 from sovfixer_async._transport import TransportStats
 from sovfixer_async._webhooks import WebhookReceiver
-from sovfixer_async._workflows import enhance as _enhance
 from sovfixer_async._workflows import reconcile, resume
 from sovfixer_async._workflows.catalog import Catalog
+from sovfixer_async._workflows.quota import PolicyGuard
 from sovfixer_async.models import (
-    DatasourceConfig,
-    EnhanceResponse,
     OutputFormat,
-    UsageResponse,
 )
 
 W = TypeVar("W", bound=Waitable)
@@ -44,7 +43,7 @@ UNSET = _Unset.UNSET
 _CONFIG_FIELDS = frozenset(field.name for field in attrs.fields(ClientConfig))
 
 
-class Client(ExtractionCalls):
+class Client(DataCalls, ExtractionCalls):
     """Asynchronous client of the SOVFixer (Ping.Extraction) and Ping.Data APIs.
 
     Use it as ``async with Client(...) as client:``. Keyword arguments are the fields of
@@ -78,6 +77,13 @@ class Client(ExtractionCalls):
         reconcile_grace: float | _Unset = UNSET,
         state_dir: Path | _Unset = UNSET,
         state_max_age: float | _Unset = UNSET,
+        # -- issue 14: Ping.Data delegation and quota, networks --
+        delegate_to: str | _Unset | None = UNSET,
+        policy_max_age: float | _Unset = UNSET,
+        trust_env: bool | _Unset = UNSET,
+        proxy: str | _Unset | None = UNSET,
+        ssl: SSLContext | str | PathLike[str] | _Unset | None = UNSET,
+        trace_configs: Sequence[aiohttp.TraceConfig] | _Unset = UNSET,
         # -- issue 14, Ping.Extraction parity (parity-x) --
         delegate_to_team: str | int | _Unset | None = UNSET,
     ):
@@ -93,6 +99,7 @@ class Client(ExtractionCalls):
         self._events.bind(self._context.tasks.start_soon)
         self._transport = self._context.transport
         self._catalog = Catalog(self._transport)
+        self._guard = PolicyGuard(self._transport, config.policy_max_age)
         self._receivers = Receivers()
         self._lifecycle = Lifecycle(self._context, self._receivers, config.keep_work_files)
 
@@ -145,74 +152,6 @@ class Client(ExtractionCalls):
     ) -> list[OutputFormat]:
         """The output formats the account may request (the unfiltered list is cached)."""
         return await self._catalog.output_formats(sovid, division_uuid, team_uuid)
-
-    async def list_datasources(self) -> dict[str, DatasourceConfig]:
-        """Ping.Data datasource configurations by code (cached per client)."""
-        return await self._catalog.datasources()
-
-    # -- Ping.Data ---------------------------------------------------------------------
-
-    async def bulk_enhance(
-        self,
-        locations: LocationsInput,
-        *,
-        sources: Sequence[str],
-        batch_size: int = 1000,
-        include_raw_response: bool = False,
-        check_cache: bool = True,
-        timeout: float | None = None,
-        callback_url: str | WebhookReceiver | None = None,
-        concurrency: int = 8,
-    ) -> _bulk.BulkEnhanceRun:
-        """Enhance any number of locations: validated, batched, submitted, then a run handle.
-
-        ``locations``: a CSV (with an ``id`` column) or JSONL path, CSV bytes, or (async)
-        iterable of mappings. ``timeout`` is the server-side fetch timeout of the contract,
-        not a wait deadline. Every location is checked before the first batch is sent.
-        """
-        return await _enhance.bulk_enhance(
-            self._context,
-            self._catalog,
-            locations,
-            sources=sources,
-            batch_size=batch_size,
-            include_raw_response=include_raw_response,
-            check_cache=check_cache,
-            timeout=timeout,
-            callback_url=callback_url,
-            concurrency=concurrency,
-        )
-
-    async def enhance(
-        self,
-        *,
-        sources: Sequence[str],
-        address: str | None = None,
-        latitude: float | None = None,
-        longitude: float | None = None,
-        country: str | None = None,
-        timeout: float | None = None,
-        include_raw_response: bool = False,
-        check_cache: bool = True,
-        **fields: Any,
-    ) -> EnhanceResponse:
-        """Enhance one location synchronously (``GET /api/v1/enhance``)."""
-        location = {"address": address, "latitude": latitude, "longitude": longitude}
-        return await _enhance.enhance(
-            self._context,
-            self._catalog,
-            sources=sources,
-            location={**location, "country": country, **fields},
-            timeout=timeout,
-            include_raw_response=include_raw_response,
-            check_cache=check_cache,
-        )
-
-    async def usage(
-        self, *, start: str | None = None, end: str | None = None, username: str | None = None
-    ) -> UsageResponse:
-        """Ping.Data credit usage (``start``/``end``: ``-30d``-style offsets or ISO times)."""
-        return await _enhance.usage(self._context, start=start, end=end, username=username)
 
     # -- files and handles -------------------------------------------------------------
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
+import ssl as _ssl
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import attrs
 from attrs import field, frozen
+from yarl import URL
 
 from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._version import __version__
@@ -86,6 +91,18 @@ class RetryPolicy:
     budget_min_per_second: float = field(default=10.0, validator=_non_negative)
     #: Resubmit job-creating POSTs whose outcome is unknown (may create duplicates).
     resubmit_ambiguous: bool = False
+    #: Client-side adaptive rate limiting (as botocore's adaptive mode): one token bucket
+    #: per API host shared by every request; a 429 pauses it for its ``Retry-After`` and
+    #: lowers its rate to under what the server admitted, which then recovers (CUBIC).
+    adaptive: bool = True
+    #: Requests per second before the server has throttled anything (a cautious start),
+    #: doubled every 0.1 s in which more was asked (slow start).
+    start_rate: float = field(default=100.0, validator=_positive)
+    #: Never more requests per second than this.
+    max_rate: float = field(default=math.inf, validator=_positive)
+    #: Background polls take a token only while more than this share of the bucket is
+    #: left and no other request waits: submissions and downloads go first.
+    poll_reserve: float = field(default=0.25, validator=_non_negative)
 
     @classmethod
     def no_wait(cls, attempts: int = 8) -> RetryPolicy:
@@ -95,27 +112,56 @@ class RetryPolicy:
 
 @frozen
 class PollPolicy:
-    """How job handles poll: small first interval, backing off with jitter to a ceiling.
+    """How job handles poll: few polls, aimed with what the client learned.
 
-    The growth factor bounds the detection lag: a job finishing at time T is seen by about
-    ``T * (factor - 1)`` later at worst, so a factor of 1.1 keeps latency within ~1.1x of the
-    server's job time until the ceiling is reached.
+    The first poll comes ``initial`` seconds after submission; then each poll comes at
+    ``factor`` times the age of the previous one (at most ``max_interval`` later), with
+    jitter. A job that ends at age T is thus seen by about ``T * factor`` at worst, after
+    about ``1 + log(T / initial) / log(factor)`` polls. What the client learned of the
+    job times of the same kind moves polls no earlier than their ``learned_quantile``
+    (recent ends; jobs already waiting are re-aimed), and reported progress brings a poll
+    sooner when the end it predicts comes first. Polls take the client's rate limit only
+    above a reserve (``RetryPolicy.poll_reserve``): the server's limit sets their pace.
+    The default favours few requests; :meth:`latency_first` sees ends sooner for more.
     """
 
-    initial: float = field(default=0.05, validator=_non_negative)
-    factor: float = field(default=1.1, validator=_positive)
-    max_interval: float = field(default=5.0, validator=_non_negative)
+    initial: float = field(default=1.0, validator=_non_negative)
+    factor: float = field(default=1.5, validator=_positive)
+    max_interval: float = field(default=10.0, validator=_non_negative)
     #: Each interval is multiplied by a random value in [1 - jitter, 1 + jitter].
     jitter: float = field(default=0.1, validator=_non_negative)
     #: Deadline of ``wait(timeout=None)``, in seconds; ``math.inf`` waits forever.
     deadline: float = field(default=3600.0, validator=_positive)
     #: Longest a server ``Retry-After`` may push the next poll.
     max_retry_after: float = field(default=60.0, validator=_non_negative)
+    #: No poll before this quantile (0-1) of the ages at which recent jobs of the same kind
+    #: ended (0 turns learning off).
+    learned_quantile: float = field(default=0.1, validator=_non_negative)
+    #: Aim a poll at the end that reported progress predicts, when it comes first.
+    use_progress: bool = True
+    #: When one of these quantiles (0-1, ascending) of the ages at which recent jobs of the
+    #: same kind ended comes before the next plain poll, poll there instead, and grow from
+    #: it (``()`` turns it off).
+    aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
+
+    @classmethod
+    def latency_first(cls) -> PollPolicy:
+        """See ends sooner for more requests: a first poll at 0.5 s, each poll 1.2 times
+        the age of the previous one (a job is seen by ~1.2x its time; about twice the
+        polls of the default)."""
+        return cls(initial=0.5, factor=1.2, max_interval=10.0, learned_quantile=0.05)
 
     @classmethod
     def fast(cls) -> PollPolicy:
         """Tight polling for tests against an emulator with sub-second jobs."""
-        return cls(initial=0.01, factor=1.2, max_interval=0.05, jitter=0.0)
+        return cls(
+            initial=0.02,
+            factor=1.5,
+            max_interval=0.05,
+            jitter=0.0,
+            learned_quantile=0.0,
+            aim_quantiles=(),
+        )
 
 
 def _environment(value: str | None) -> str | None:
@@ -153,6 +199,93 @@ def check_team(value: object) -> str | None:
 
 def _strip_slash(url: object) -> str:
     return str(url).rstrip("/")
+
+
+#: Environment variables that give the base URLs when no ``api_url``/``data_api_url`` is
+#: passed (they win over the ``environment``'s URLs; explicit arguments win over them).
+API_URL_VARIABLE = "SOVFIXER_API_URL"
+DATA_API_URL_VARIABLE = "PING_DATA_API_URL"
+
+#: Longest organisation short name accepted for ``delegate_to`` / ``org_short_name``.
+MAX_SHORT_NAME = 200
+
+
+def _url_from_env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"must start with http:// or https://, got {value!r}", field=f"${name}"
+        )
+    return value.rstrip("/")
+
+
+def check_short_name(value: object, name: str) -> str:
+    """An organisation short name (or user name) sent as a parameter: bounded, printable."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("must be a non-empty string", field=name)
+    if len(value) > MAX_SHORT_NAME:
+        raise InvalidInputError(f"longer than {MAX_SHORT_NAME} characters", field=name)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInputError("holds a control character", field=name)
+    return value
+
+
+def _optional_short_name(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_short_name(value, attribute.name)
+
+
+def _proxy_url(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            "must be an http:// or https:// URL of a forward proxy", field=attribute.name
+        )
+    try:
+        host = URL(value).host
+    except ValueError:
+        host = None
+    if not host:
+        raise InvalidInputError("names no host", field=attribute.name)
+
+
+def _redacted_proxy(value: object) -> str:
+    if not isinstance(value, str):
+        return repr(value)
+    try:
+        url = URL(value)
+    except ValueError:
+        return "'<proxy>'"
+    if url.user or url.password:
+        url = url.with_user(None).with_password(None)
+        return repr(f"{url} (with credentials)")
+    return repr(str(url))
+
+
+def _ssl_option(value: object) -> _ssl.SSLContext | Path | None:
+    """An ``SSLContext`` as it is; a CA bundle path (str or path-like) that must be a file."""
+    if value is None or isinstance(value, _ssl.SSLContext):
+        return value
+    if isinstance(value, str | PathLike):
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidInputError(f"no CA bundle file at {str(path)!r}", field="ssl")
+        return path
+    raise InvalidInputError("must be an ssl.SSLContext or the path of a PEM CA bundle", field="ssl")
+
+
+def _trace_configs(value: object) -> tuple[aiohttp.TraceConfig, ...]:
+    items = tuple(value) if isinstance(value, list | tuple) else (value,)
+    for item in items:
+        if not isinstance(item, aiohttp.TraceConfig):
+            raise InvalidInputError(
+                f"expected aiohttp.TraceConfig objects, got {type(item).__name__}",
+                field="trace_configs",
+            )
+    return items
 
 
 @frozen(kw_only=True)
@@ -198,13 +331,33 @@ class ClientConfig:
     #: (``delegate_to_team=``); needs the ``delegate`` permission on the server.
     delegate_to_team: str | None = field(default=None, converter=check_team)
 
+    # -- issue 14 (Ping.Data parity, networks) -------------------------------------------
+    #: Organisation short name every Ping.Data call acts for (``delegate_to``), unless the
+    #: call names its own; needs the ``delegate`` permission on the server.
+    delegate_to: str | None = field(default=None, validator=_optional_short_name)
+    #: Seconds the source access policy (``GET /api/v1/limits``) read for the quota check of
+    #: ``enhance``/``bulk_enhance`` is reused before it is read again.
+    policy_max_age: float = field(default=60.0, validator=_non_negative)
+    #: As ``requests`` does: HTTPS_PROXY/HTTP_PROXY/NO_PROXY, ``~/.netrc``, and a CA bundle
+    #: from REQUESTS_CA_BUNDLE or SSL_CERT_FILE (when ``ssl`` is not given).
+    trust_env: bool = True
+    #: Forward proxy for every request, ``http://[user:password@]host:port`` (wins over
+    #: HTTPS_PROXY); its credentials never appear in reprs.
+    proxy: str | None = field(default=None, validator=_proxy_url, repr=_redacted_proxy)
+    #: TLS trust: an ``ssl.SSLContext``, or the path of a PEM CA bundle servers must chain to.
+    ssl: _ssl.SSLContext | Path | None = field(default=None, converter=_ssl_option)
+    #: aiohttp ``TraceConfig`` objects (e.g. OpenTelemetry's aiohttp client instrumentation).
+    trace_configs: tuple[aiohttp.TraceConfig, ...] = field(
+        default=(), converter=_trace_configs, repr=False
+    )
+
     @api_url.default
     def _default_api_url(self) -> str:
-        return default_urls(self.environment)[0]
+        return _url_from_env(API_URL_VARIABLE) or default_urls(self.environment)[0]
 
     @data_api_url.default
     def _default_data_api_url(self) -> str:
-        return default_urls(self.environment)[1]
+        return _url_from_env(DATA_API_URL_VARIABLE) or default_urls(self.environment)[1]
 
     @property
     def request_limit(self) -> int:

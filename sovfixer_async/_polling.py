@@ -30,15 +30,25 @@ from attrs import frozen
 from sovfixer_async._config import PollPolicy
 from sovfixer_async._errors import SOVFixerError
 from sovfixer_async._poll_policy import (
+    JobTimes,
     PollSchedule,
     PollStrategy,
     Span,
     StrategyFactory,
     missed_poll,
 )
+from sovfixer_async._ratelimit import RateLimiter
 from sovfixer_async._transport import Api, Transport, parse_retry_after
 
 logger = logging.getLogger("sovfixer_async")
+
+#: Polls take the rate limit's tokens only above a reserve, after every other request; a
+#: poll overdue by this many seconds queues for a token with the others (not starved).
+POLL_PATIENCE = 0.5
+#: Waiting jobs of a kind are re-aimed when its typical end moved by more than this share,
+#: at most once per this many seconds (each time costs a pass over the due polls).
+REAIM_MOVE = 0.1
+REAIM_EVERY = 1.0
 
 
 class Observed(Protocol):
@@ -157,8 +167,10 @@ class PollScheduler:
         self._seq = itertools.count()
         #: The poller of each waited-on owner (a handle), while its polls are scheduled.
         self._live: dict[object, Poller] = {}
-        #: Per job kind, the span of ages in which the last job seen done had ended.
-        self._ended: dict[str, Span] = {}
+        #: Per job kind, the ages at which recent jobs were seen to end.
+        self._times: dict[str, JobTimes] = {}
+        #: Per job kind, when its waiting jobs were last re-aimed, and the typical end then.
+        self._aimed: dict[str, tuple[float, float]] = {}
         self._wake = anyio.Event()
         self._sleep_until = math.inf
         self._running = False
@@ -173,8 +185,8 @@ class PollScheduler:
         if poller is None:
             poller = self._watch(owner, watch)
         elif more_eager(watch.policy, poller.watch.policy):
-            # A waiter with its own, more eager policy: the polls after the one already
-            # scheduled follow it (the most eager policy of a handle's waiters wins).
+            # A waiter with its own, more eager policy: the handle's polls follow it from
+            # now on (the most eager policy of a handle's waiters wins).
             poller.watch = watch
             poller.schedule = self._strategy(watch.policy, watch.submitted)
             if poller.scope is None:  # no poll in flight: bring the next one forward
@@ -222,8 +234,8 @@ class PollScheduler:
 
     def _push(self, poller: Poller, retry_after: float | None) -> None:
         now = time.monotonic()
-        sibling = self._ended.get(poller.watch.query.kind)
-        due = now + poller.schedule.next_interval(now, retry_after, sibling)
+        times = self._times.get(poller.watch.query.kind)
+        due = now + poller.schedule.next_interval(now, retry_after, times)
         poller.due = seq = next(self._seq)
         heapq.heappush(self._heap, (due, seq, poller))
         if due < self._sleep_until:
@@ -231,15 +243,35 @@ class PollScheduler:
 
     async def _run(self) -> None:
         heap = self._heap
+        rate = self._transport.rate
         try:
             while True:
                 now = time.monotonic()
+                throttled = math.inf
                 while heap and heap[0][0] <= now and self._in_flight < self._max_in_flight:
-                    _, seq, poller = heapq.heappop(heap)
-                    if poller.active and seq == poller.due:
-                        self._in_flight += 1
-                        self._start_soon(self._poll, poller)
-                if heap and heap[0][0] <= now:
+                    _, seq, poller = heap[0]
+                    if not poller.active or seq != poller.due:  # stopped, or superseded
+                        heapq.heappop(heap)
+                        continue
+                    query = poller.watch.query
+                    later = poller.schedule.defer(now, self._times.get(query.kind))
+                    if later > 0:  # re-aimed with what was learned since it was scheduled
+                        poller.due = seq = next(self._seq)
+                        heapq.heapreplace(heap, (now + later, seq, poller))
+                        continue
+                    throttled = rate.poll_wait(self._transport.url(query.api, query.path))
+                    prepaid = throttled == 0
+                    if not prepaid and now - heap[0][0] < POLL_PATIENCE:
+                        break  # the rate limit: other requests first (or a pause)
+                    # paid, or overdue: it then queues for a token with the other requests
+                    heapq.heappop(heap)
+                    self._in_flight += 1
+                    self._start_soon(self._poll, poller, prepaid)
+                    throttled = 0.0
+                if throttled < math.inf and throttled > 0:
+                    self._sleep_until = now + throttled
+                    delay = throttled
+                elif heap and heap[0][0] <= now:
                     # every poll slot is taken: the next wake-up is a poll ending, and the
                     # polls pushed meanwhile are due no sooner than those already waiting
                     self._sleep_until = -math.inf
@@ -271,7 +303,9 @@ class PollScheduler:
                 ),
             )
 
-    async def _poll(self, poller: Poller) -> None:
+    async def _poll(self, poller: Poller, prepaid: bool) -> None:
+        if prepaid:
+            RateLimiter.prepaid()  # its token was taken in _run
         try:
             await self._poll_one(poller)
         finally:
@@ -290,7 +324,7 @@ class PollScheduler:
                 status, retry_after = await fetch_status(self._transport, query)
                 done = watch.apply(status)
                 if done:
-                    self._ended[query.kind] = poller.schedule.finished_within(time.monotonic())
+                    self._learn(query.kind, poller.schedule.finished_within(time.monotonic()))
                 else:
                     poller.schedule.observe(time.monotonic(), status.progress)
             except Exception as exc:
@@ -320,6 +354,30 @@ class PollScheduler:
                 return
         if poller.active:
             self._push(poller, retry_after)
+
+    def _learn(self, kind: str, span: Span) -> None:
+        """A job of ``kind`` ended within ``span``: learn it, and re-aim the waiting jobs of
+        that kind when the typical end moved (at most once per ``REAIM_EVERY`` s)."""
+        times = self._times.setdefault(kind, JobTimes())
+        times.add(span)
+        now = time.monotonic()
+        typical = times.quantile(0.5)
+        last_at, last_typical = self._aimed.get(kind, (-math.inf, 0.0))
+        if typical is None or now - last_at < REAIM_EVERY:
+            return
+        if abs(typical - last_typical) <= REAIM_MOVE * max(last_typical, 1e-9):
+            return
+        self._aimed[kind] = (now, typical)
+        heap, moved = self._heap, False
+        for i, (due, seq, poller) in enumerate(heap):
+            if poller.active and poller.watch.query.kind == kind and due > now:
+                sooner = now + poller.schedule.next_interval(now, None, times)
+                if sooner < due:
+                    heap[i] = (sooner, seq, poller)
+                    moved = True
+        if moved:
+            heapq.heapify(heap)
+            self._wake.set()
 
     def _end(self, poller: Poller, error: BaseException | None) -> None:
         self._finish(poller.owner, poller, error)

@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,9 @@ class BulkOptions:
     check_cache: bool = True
     timeout: float | None = None
     callback_url: str | None = None
+    #: Organisation the batches act for, and extra top-level fields (issue 14).
+    delegate_to: str | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def body(self, locations: list[dict[str, Any]]) -> dict[str, Any]:
         return bulk_enhance_body(
@@ -76,6 +81,8 @@ class BulkOptions:
             check_cache=self.check_cache,
             timeout=self.timeout,
             callback_url=self.callback_url,
+            delegate_to=self.delegate_to,
+            extra_fields=dict(self.extra),
         )
 
 
@@ -99,9 +106,12 @@ async def start_run(
     concurrency: int,
     known_sources: frozenset[str] | None = None,
     receiver: WebhookReceiver | None = None,
+    before_send: Callable[[Mapping[str, int]], Awaitable[None]] | None = None,
 ) -> BulkEnhanceRun:
     """Validate and batch every location on disk, then submit the batches: the run.
 
+    ``before_send`` gets the locations per source code once every batch is prepared and
+    before the first is sent (the quota check); what it raises ends the run unsent.
     Raises (with ``error.handle`` the run) only when no batch was accepted.
     """
     config = context.config
@@ -111,9 +121,18 @@ async def start_run(
     work_dir = context.folders.run_dir(run_id)
     try:
         state.create()
+        tally: Counter[str] = Counter()
         counts = await prepare_batches(
-            locations, options, batch_size, state.dir, known_sources, ids_dir=state.dir
+            locations,
+            options,
+            batch_size,
+            state.dir,
+            known_sources,
+            ids_dir=state.dir,
+            tally=tally,
         )
+        if before_send is not None:
+            await before_send(tally)
         slots = [BatchSlot(n, PENDING, count) for n, count in enumerate(counts, start=1)]
         state.write_manifest(manifest_of(slots, options.sources))
     except BaseException:
@@ -144,9 +163,11 @@ async def prepare_batches(
     known_sources: frozenset[str] | None = None,
     *,
     ids_dir: Path | None = None,
+    tally: Counter[str] | None = None,
 ) -> list[int]:
     """Validate every location and write one batch body per ``batch_size`` locations
-    (``body-NNNNN.json``) and, into ``ids_dir``, its location ids; the batches' sizes."""
+    (``body-NNNNN.json``) and, into ``ids_dir``, its location ids; the batches' sizes.
+    ``tally`` counts the locations per source code (a location's own, else the run's)."""
     if batch_size < 1:
         raise InvalidInputError("must be >= 1", field="batch_size")
     counts: list[int] = []
@@ -168,7 +189,7 @@ async def prepare_batches(
         counts.append(len(pending))
         pending.clear()
 
-    index = 0
+    index = with_own = 0
     async for location in bulk_locations(locations):
         own = location.get("sources")
         if own is not None and known_sources is not None:
@@ -179,11 +200,17 @@ async def prepare_batches(
                     field=f"locations[{index}].sources",
                 )
         index += 1
+        if own is not None and tally is not None:
+            tally.update(own)
+            with_own += 1
         pending.append(location)
         if len(pending) >= batch_size:
             await flush()
     if pending:
         await flush()
+    if tally is not None:  # the locations without sources of their own use the run's
+        default_users = sum(counts) - with_own
+        tally.update(dict.fromkeys(options.sources, default_users))
     return counts
 
 

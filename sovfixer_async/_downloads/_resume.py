@@ -89,6 +89,7 @@ class Download(Transfer):
         transport = self.transport
         session = transport.session
         url = self.url
+        await transport.rate.acquire(url)
         async with borrow(transport.download_slots), transport.slot():
             if self.part is None and self.path is not None:
                 await self.open_part(None)  # a stale part may tell where to resume
@@ -105,10 +106,14 @@ class Download(Transfer):
                     async with session.get(
                         url,
                         headers={**headers, **transport.auth_headers(url)},
+                        proxy=transport.proxy_for(url),
                         allow_redirects=False,
                         auto_decompress=False,
                     ) as resp:
                         transport.stats.by_status[resp.status] += 1
+                        transport.rate.on_response(
+                            url, resp.status, parse_retry_after(resp.headers.get("Retry-After"))
+                        )
                         if resp.status in REDIRECTS:
                             url = self.redirect(url, resp.headers.get("Location"))
                             continue

@@ -26,7 +26,9 @@ from yarl import URL
 from sovfixer_async import _auth
 from sovfixer_async._config import ClientConfig
 from sovfixer_async._errors import AmbiguousSubmissionError, APIError, SOVFixerError
+from sovfixer_async._ratelimit import RateLimiter
 from sovfixer_async._transport._errormap import detail_of, map_error
+from sovfixer_async._transport._network import ProxyChooser, session_options, ssl_option
 from sovfixer_async._transport._payload import EncodedJson, Multipart, Params, encode_json, query
 from sovfixer_async._transport._response import (
     ERROR_BODY_LIMIT,
@@ -62,7 +64,13 @@ logger.addFilter(_JobIdField())
 
 Api = Literal["extraction", "data"]
 
-_DATA_PATHS = ("/api/v1/bulk_enhance", "/api/v1/enhance", "/api/v1/datasources", "/api/v1/usage")
+_DATA_PATHS = (
+    "/api/v1/bulk_enhance",
+    "/api/v1/enhance",
+    "/api/v1/datasources",
+    "/api/v1/usage",
+    "/api/v1/limits",
+)
 
 
 class SecretHeader(str):
@@ -99,11 +107,15 @@ class Transport:
         self.config = config
         self.limiter = anyio.CapacityLimiter(config.request_limit)
         self.download_slots = anyio.CapacityLimiter(config.max_concurrent_downloads)
+        #: Adaptive rate limit per API host: acquire before a send, learn from each answer.
+        self.rate = RateLimiter(config.retry, (config.api_url, config.data_api_url))
         self.stats = TransportStats()
         #: One retry budget for every request of this client, downloads included.
         self.budget = RetryBudget(config.retry)
         self._rng = random.Random()
         self._session: aiohttp.ClientSession | None = None
+        #: The proxy of each request (``proxy_for(url)``); the environment is read on open.
+        self.proxy_for = ProxyChooser(config)
         self._tokens: dict[Api, str] = {}
         self._origins: dict[tuple[str, str, int | None], Api] = {
             origin(config.data_api_url): "data",
@@ -119,7 +131,10 @@ class Transport:
     async def open(self) -> None:
         if self._session is not None:
             return
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, limit_per_host=0)
+        self.proxy_for = ProxyChooser(self.config)
+        connector = aiohttp.TCPConnector(
+            limit=self.config.max_connections, limit_per_host=0, ssl=ssl_option(self.config)
+        )
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.config.connect_timeout, sock_read=self.config.read_timeout
         )
@@ -128,7 +143,7 @@ class Transport:
             timeout=timeout,
             headers={"User-Agent": self.config.user_agent},
             auto_decompress=True,
-            trust_env=False,
+            **session_options(self.config),
         )
 
     async def close(self) -> None:
@@ -314,6 +329,7 @@ class Transport:
     ) -> Response:
         data: Any = body
         opened: list[Any] = []
+        await self.rate.acquire(url)
         async with self.slot():
             try:
                 if multipart is not None:
@@ -336,10 +352,14 @@ class Transport:
                     params=query(params),
                     headers=headers,
                     data=data,
+                    proxy=self.proxy_for(url),
                     allow_redirects=False,
                     auto_decompress=False,  # read_body inflates, bounded
                 ) as resp:
                     self.stats.by_status[resp.status] += 1
+                    self.rate.on_response(
+                        url, resp.status, parse_retry_after(resp.headers.get("Retry-After"))
+                    )
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %d",

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sovfixer_async.emulator import catalog, enrich, jobs, views
+from sovfixer_async.emulator import access, catalog, enrich, jobs, views
 from sovfixer_async.emulator.bodies import read_json
 from sovfixer_async.emulator.callbacks import CALLBACKS
 from sovfixer_async.emulator.downloads import serve_blob
@@ -25,7 +25,6 @@ from sovfixer_async.emulator.protocol import (
     iso_ms,
     origin_of,
     parse_bool,
-    query_body,
 )
 from sovfixer_async.emulator.state import STATE, EmulatorState
 from sovfixer_async.emulator.stats import STATS
@@ -37,6 +36,18 @@ ENHANCE_OPTIONS = frozenset(
     {"sources", "timeout", "include_raw_response", "check_cache", "delegate_to"}
 )
 NUMERIC_FIELDS = frozenset({"latitude", "longitude"})
+#: Top-level fields of a ``POST /api/v1/bulk_enhance`` body (contract 4.1).
+BULK_FIELDS = frozenset(
+    {
+        "locations",
+        "sources",
+        "timeout",
+        "include_raw_response",
+        "check_cache",
+        "callback_url",
+        "delegate_to",
+    }
+)
 
 
 def _state(request: web.Request) -> EmulatorState:
@@ -101,6 +112,8 @@ def _validate_bulk(state: EmulatorState, doc: object) -> tuple[list[JSONDict], l
     options: JSONDict = {
         "include_raw": parse_bool(doc.get("include_raw_response", False), "include_raw_response"),
         "callback_url": doc.get("callback_url") or None,
+        "delegate_to": doc.get("delegate_to"),
+        "extra": access.recorded_extra(doc, BULK_FIELDS),
     }
     parse_bool(doc.get("check_cache", True), "check_cache")  # type-checked, no cache here
     check_timeout(doc.get("timeout"))
@@ -118,6 +131,13 @@ async def bulk_enhance(request: web.Request) -> web.Response:
     if checked is None:
         raise BadRequest("The body must be a JSON object.")
     locations, sources, options = checked
+    delegate = access.check_delegate(request, options["delegate_to"])
+    needs: dict[str, int] = {}
+    for location in locations:
+        for source in location.get("sources") or sources:
+            needs[source] = needs.get(source, 0) + 1
+    access.enforce(state, needs)
+    access.record(request, delegate, options["extra"])
     jobs.advance(state)
     job = jobs.create_bulk(
         state,
@@ -174,7 +194,7 @@ def _location_from_query(query: Body) -> JSONDict:
 @routes.get("/api/v1/enhance", name="enhance")
 async def enhance(request: web.Request) -> web.Response:
     state = _state(request)
-    query = query_body(request)
+    query = access.check_query_delegate(request)
     sources = check_sources(query.get_list("sources") or [], "sources")
     if not sources:
         raise BadRequest("sources is required.", "sources")
@@ -188,17 +208,20 @@ async def enhance(request: web.Request) -> web.Response:
     check_timeout(query.get("timeout"))
     include_raw = query.get_bool("include_raw_response", False)
     query.get_bool("check_cache", True)  # type-checked, no cache here
+    access.enforce(state, dict.fromkeys(sources, 1))
     data = jobs.enhance_one(state, location, sources, include_raw=include_raw)
     return web.json_response({"id": state.new_uuid(), "location_data": data})
 
 
 @routes.get("/api/v1/datasources", name="datasources")
 async def datasources(request: web.Request) -> web.Response:
+    access.check_query_delegate(request)
     return web.json_response({"configs": catalog.datasource_configs()})
 
 
 @routes.get("/api/v1/datasources/{code}", name="datasource")
 async def datasource(request: web.Request) -> web.Response:
+    access.check_query_delegate(request)
     code = request.match_info["code"]
     config = catalog.datasource_configs().get(code.upper())
     if config is None:
@@ -231,13 +254,16 @@ def _instant(value: str, now: datetime, field: str) -> datetime:
 @routes.get("/api/v1/usage", name="usage")
 async def usage(request: web.Request) -> web.Response:
     state = _state(request)
-    query = query_body(request)
-    if query.get_str("username") and query.get_str("org_short_name"):
+    query = access.check_query_delegate(request)
+    username, org = query.get_str("username"), query.get_str("org_short_name")
+    if username and org:
         return error_response(
             400,
             "username and org_short_name are mutually exclusive.",
             errors={"org_short_name": ["Give username or org_short_name, not both."]},
         )
+    if (org or (username and username != state.settings.username)) and not state.settings.staff:
+        raise access.forbidden("Only staff may read another user's or an organisation's usage.")
     now = datetime.fromtimestamp(state.clock(), UTC)
     end = _instant(query.get_str("end") or "-0m", now, "end")
     start = _instant(query.get_str("start") or "-30d", now, "start")
@@ -272,3 +298,4 @@ async def usage(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Register the Ping.Data routes."""
     app.router.add_routes(routes)
+    access.add_routes(app)

@@ -59,6 +59,46 @@ def _teams(value: Sequence[str]) -> tuple[str, ...]:
     return tuple(t.strip() for item in value for t in str(item).split(",") if t.strip())
 
 
+def _code(value: object) -> str:
+    return str(value).strip().upper()
+
+
+@frozen
+class SourceCap:
+    """Per-source caps of the source access policy (contract 4.7): None is no cap."""
+
+    source: str = field(converter=_code)
+    daily: int | None = field(default=None, validator=validators.optional(validators.ge(0)))
+    monthly: int | None = field(default=None, validator=validators.optional(validators.ge(0)))
+
+    @classmethod
+    def parse(cls, spec: str) -> SourceCap:
+        """``GG:daily=500,monthly=10000`` (either window may be left out)."""
+        source, sep, rest = spec.partition(":")
+        windows: dict[str, int] = {}
+        for item in rest.split(",") if sep else []:
+            name, eq, number = item.strip().partition("=")
+            if not eq or name not in ("daily", "monthly") or not number.strip().isdigit():
+                raise ValueError(f"bad source quota {spec!r}: expected SOURCE:daily=N,monthly=N")
+            windows[name] = int(number)
+        if not source.strip() or not windows:
+            raise ValueError(f"bad source quota {spec!r}: expected SOURCE:daily=N,monthly=N")
+        return cls(source, **windows)
+
+
+def _source_caps(value: Any) -> tuple[SourceCap, ...]:
+    """Caps from ``SourceCap``s, ``"GG:daily=5"`` strings, or ``{"GG": {"daily": 5}}``."""
+    if isinstance(value, dict):
+        return tuple(SourceCap(code, **dict(windows)) for code, windows in value.items())
+    return tuple(v if isinstance(v, SourceCap) else SourceCap.parse(v) for v in value)
+
+
+def _codes(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(v.strip().upper() for v in value if v.strip())
+
+
 @frozen
 class EmulatorSettings:
     """How one emulator behaves: where it listens, how fast jobs run, which faults it injects."""
@@ -103,6 +143,17 @@ class EmulatorSettings:
     route_faults: tuple[RouteFault, ...] = field(default=(), converter=_route_faults)
     #: Teams the token may act for with ``delegate_to_team`` (others: 403).
     delegate_teams: tuple[str, ...] = field(default=(), converter=_teams)
+    # -- issue 14: Ping.Data delegation and the source access policy (contract 4.7) --------
+    #: Organisation short names the token may pass as ``delegate_to`` (any other: 403).
+    delegate_orgs: tuple[str, ...] = field(default=(), converter=tuple)
+    #: The caller as ``GET /api/v1/limits`` names it, and whether it is staff (staff may
+    #: ask for another user's or an organisation's limits and usage).
+    username: str = "user@example.com"
+    staff: bool = False
+    #: A restricted source allowlist (codes); None: unrestricted.
+    source_allowlist: tuple[str, ...] | None = field(default=None, converter=_codes)
+    #: Daily/monthly caps per source, which ``bulk_enhance`` and ``enhance`` enforce (403).
+    source_quotas: tuple[SourceCap, ...] = field(default=(), converter=_source_caps)
 
     @classmethod
     def from_profile(cls, name: str, **overrides: Any) -> EmulatorSettings:
@@ -215,6 +266,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.callback_retry_seconds,
         help="spacing of callback retries",
     )
+    add_access_arguments(parser)
+
+
+def add_access_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of the Ping.Data delegation and source access policy (issue 14)."""
+    add = parser.add_argument
+    add(
+        "--delegate-org",
+        action="append",
+        default=[],
+        metavar="ORG",
+        help="an organisation the token may act for with delegate_to (repeatable)",
+    )
+    add(
+        "--source-allowlist",
+        nargs="+",
+        default=None,
+        metavar="CODE",
+        help="restrict the sources the token may call (comma or space separated)",
+    )
+    add(
+        "--source-quota",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a per-source cap, 'GG:daily=500,monthly=10000' (repeatable)",
+    )
+    add("--staff", action="store_true", help="the token is staff (may read others' limits)")
     add(
         "--delegate-teams",
         nargs="+",
@@ -222,6 +301,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEAM",
         help="teams the token may act for with delegate_to_team (others get 403)",
     )
+
+
+def access_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags of :func:`add_access_arguments` give."""
+    allowlist: list[str] | None = None
+    if getattr(args, "source_allowlist", None) is not None:
+        allowlist = [c for item in args.source_allowlist for c in item.split(",")]
+    return {
+        "delegate_orgs": tuple(getattr(args, "delegate_org", None) or ()),
+        "source_allowlist": allowlist,
+        "source_quotas": tuple(getattr(args, "source_quota", None) or ()),
+        "staff": bool(getattr(args, "staff", False)),
+        "delegate_teams": tuple(getattr(args, "delegate_teams", None) or ()),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,7 +365,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
             allowed_formats=formats,
             callback_retry_seconds=args.callback_retry_seconds,
             route_faults=args.route_fault,
-            delegate_teams=args.delegate_teams,
+            **access_settings(args),
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid emulator setting: {exc}") from exc

@@ -9,6 +9,7 @@ end-time order, lazily, whenever a request (or the callback scheduler) looks.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import itertools
 import random
@@ -293,6 +294,9 @@ class EmulatorState:
     timing: JobTiming = field(
         default=Factory(lambda self: JobTiming(self.settings), takes_self=True)
     )
+    #: Ping.Data calls made with ``delegate_to`` or unknown top-level body fields (newest
+    #: last, the last 1000): route, organisation, those fields (issue 14).
+    data_calls: collections.deque[JSONDict] = field(factory=lambda: collections.deque(maxlen=1000))
     _ids: random.Random = field(factory=random.Random)
     _submission_ids: itertools.count[int] = field(factory=lambda: itertools.count(1001))
 

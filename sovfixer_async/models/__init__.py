@@ -55,6 +55,7 @@ from sovfixer_async.models._extraction import (
     UpdateResult,
     UpdateStatus,
 )
+from sovfixer_async.models._limits import SourceAccessPolicy, SourceAllowlist, SourceQuota
 from sovfixer_async.models._misc import (
     Building,
     BuildingAdded,
@@ -112,6 +113,9 @@ __all__ = [
     "SOVData",
     "ServerInfo",
     "ShareableUrl",
+    "SourceAccessPolicy",
+    "SourceAllowlist",
+    "SourceQuota",
     "SourceResult",
     "SourceStatistics",
     "SubmissionCreated",

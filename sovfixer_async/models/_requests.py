@@ -227,9 +227,13 @@ def bulk_enhance_body(
     check_cache: bool,
     timeout: float | None,
     callback_url: str | None,
+    delegate_to: str | None = None,
+    extra_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``POST /api/v1/bulk_enhance`` body from already validated parts (§4.1)."""
+    """A ``POST /api/v1/bulk_enhance`` body from already validated parts (§4.1);
+    ``extra_fields`` (checked not to collide with these) go to the top level."""
     body: dict[str, Any] = {
+        **(extra_fields or {}),
         "locations": locations,
         "sources": list(sources),
         "include_raw_response": include_raw_response,
@@ -239,4 +243,6 @@ def bulk_enhance_body(
         body["timeout"] = timeout
     if callback_url is not None:
         body["callback_url"] = callback_url
+    if delegate_to is not None:
+        body["delegate_to"] = delegate_to
     return body

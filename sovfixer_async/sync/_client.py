@@ -11,21 +11,27 @@ import contextlib
 import functools
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractContextManager, ExitStack
-from datetime import datetime
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 import sovfixer_async as _async
 from sovfixer_async import ClientConfig, Event, SOVFixerError, TransportStats, WebhookReceiver
 from sovfixer_async.models import EnhanceResponse
-from sovfixer_async.sync._feeds import HistoryFeed
+from sovfixer_async.sync._extraction import ExtractionTwins
 from sovfixer_async.sync._handles import (
     AnyHandle,
-    BulkEnhanceBatch,
     BulkEnhanceRun,
     H,
     OutputJob,
@@ -97,7 +103,7 @@ def _stop(portal: BlockingPortal) -> None:
         portal.call(portal.stop, True)
 
 
-class Client:
+class Client(ExtractionTwins):
     """Blocking client of the SOVFixer (Ping.Extraction) and Ping.Data APIs.
 
     ``with sovfixer_async.sync.Client(...) as client:`` (or ``client.close()`` when done).
@@ -241,6 +247,8 @@ class Client:
         timeout: float | None = None,
         include_raw_response: bool = False,
         check_cache: bool = True,
+        delegate_to: str | None = None,
+        check_quota: bool = True,
         **fields: Any,
     ) -> EnhanceResponse:
         """Enhance one location synchronously (``GET /api/v1/enhance``)."""
@@ -256,10 +264,95 @@ class Client:
                 timeout=timeout,
                 include_raw_response=include_raw_response,
                 check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
                 **fields,
             )
 
         return self._portal().call(run)
+
+    # -- issue 14: Ping.Data parity and the raw escape hatch ----------------------------
+
+    get_datasource = _blocking(_async.Client.get_datasource)
+    limits = _blocking(_async.Client.limits)
+    request = _blocking(_async.Client.request)
+
+    @overload
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = ...,
+        include_raw_response: bool = ...,
+        check_cache: bool = ...,
+        delegate_to: str | None = ...,
+        check_quota: bool = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> list[EnhanceResponse]: ...
+
+    @overload
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = ...,
+        include_raw_response: bool = ...,
+        check_cache: bool = ...,
+        delegate_to: str | None = ...,
+        check_quota: bool = ...,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+    ) -> list[EnhanceResponse | SOVFixerError]: ...
+
+    def enhance_many(
+        self,
+        locations: Iterable[str | Mapping[str, Any]],
+        *,
+        sources: Sequence[str],
+        timeout: float | None = None,
+        include_raw_response: bool = False,
+        check_cache: bool = True,
+        delegate_to: str | None = None,
+        check_quota: bool = True,
+        concurrency: int = 8,
+        return_exceptions: bool = False,
+    ) -> list[EnhanceResponse] | list[EnhanceResponse | SOVFixerError]:
+        """Enhance several locations at once (concurrent requests); one result each, in
+        order (see the async ``Client.enhance_many``)."""
+        inner = self._inner()
+        items = list(locations)  # read here, in the caller's thread
+
+        async def each() -> list[EnhanceResponse | SOVFixerError]:
+            return await inner.enhance_many(
+                items,
+                sources=sources,
+                timeout=timeout,
+                include_raw_response=include_raw_response,
+                check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
+                concurrency=concurrency,
+                return_exceptions=True,
+            )
+
+        async def all_or_error() -> list[EnhanceResponse]:
+            return await inner.enhance_many(
+                items,
+                sources=sources,
+                timeout=timeout,
+                include_raw_response=include_raw_response,
+                check_cache=check_cache,
+                delegate_to=delegate_to,
+                check_quota=check_quota,
+                concurrency=concurrency,
+            )
+
+        if return_exceptions:
+            return self._portal().call(each)
+        return self._portal().call(all_or_error)
 
     def reconcile(self, error: _async.AmbiguousSubmissionError) -> AnyHandle | None:
         """The job an ambiguous parse or update submission made, or None if there is none."""
@@ -299,50 +392,3 @@ class Client:
             lambda: inner.webhook_receiver(host=host, port=port, public_url=public_url, path=path)
         )
         return portal.wrap_async_context_manager(receiver)
-
-    # -- issue 14, Ping.Extraction parity (parity-x) ------------------------------------
-
-    server_info = _blocking(_async.Client.server_info)
-    add_building = _blocking(_async.Client.add_building)
-    get_building = _blocking(_async.Client.get_building)
-    get_public_shareable_url = _blocking(_async.Client.get_public_shareable_url)
-    create_submission = _submitting(_async.Client.create_submission, UpdateJob)
-
-    def history(
-        self,
-        *,
-        start: datetime | str | None = None,
-        cursor_id: str | None = None,
-        page_size: int = 50,
-        follow: bool = False,
-        interval: float = 30.0,
-    ) -> HistoryFeed:
-        """The history feed as a plain iterator with ``.cursor`` (see the async ``history``)."""
-        inner = self._inner()
-        portal = self._portal()
-        feed = portal.call(
-            lambda: inner.history(
-                start=start,
-                cursor_id=cursor_id,
-                page_size=page_size,
-                follow=follow,
-                interval=interval,
-            )
-        )
-        return HistoryFeed(portal, feed)
-
-    def update_job(self, sudid: str) -> UpdateJob:
-        """The handle of an update known by its id (no request is sent)."""
-        return UpdateJob(self._portal(), self._inner().update_job(sudid))
-
-    def parse_job(self, sovid: str) -> ParseJob:
-        """The handle of a parse job known by its SOV id (no request is sent)."""
-        return ParseJob(self._portal(), self._inner().parse_job(sovid))
-
-    def output_job(self, request_id: str) -> OutputJob:
-        """The handle of an output request known by its request id (no request is sent)."""
-        return OutputJob(self._portal(), self._inner().output_job(request_id))
-
-    def bulk_job(self, job_id: str) -> BulkEnhanceBatch:
-        """The handle of one bulk-enhance batch known by its job id (no request is sent)."""
-        return BulkEnhanceBatch(self._portal(), self._inner().bulk_job(job_id))

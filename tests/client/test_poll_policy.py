@@ -24,7 +24,7 @@ from sovfixer_async._config import ClientConfig, RetryPolicy
 from sovfixer_async._context import JobContext
 from sovfixer_async._events import EventBus
 from sovfixer_async._lifecycle import Lifecycle, Receivers
-from sovfixer_async._poll_policy import PollSchedule, PollStrategy, Span, missed_poll
+from sovfixer_async._poll_policy import JobTimes, PollSchedule, PollStrategy, Span, missed_poll
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async._workflows.output import get_or_create_output
 from sovfixer_async.models import ResponseShapeError
@@ -77,9 +77,12 @@ class Recording:
         return (0.0, 0.0)
 
     def next_interval(
-        self, now: float, retry_after: float | None = None, sibling: Span | None = None
+        self, now: float, retry_after: float | None = None, times: JobTimes | None = None
     ) -> float:
         return 0.02
+
+    def defer(self, now: float, times: JobTimes | None) -> float:
+        return 0.0
 
 
 def test_the_default_schedule_is_a_strategy() -> None:

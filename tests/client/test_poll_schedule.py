@@ -1,7 +1,8 @@
-"""The poll schedule as plain logic: growth, Retry-After, estimated ends, sibling hints.
+"""The poll schedule as plain logic: geometric ages, Retry-After, progress, learned times.
 
 A simulated job (its end, and the progress it reports) is polled by following
-``next_interval`` exactly as the scheduler does; no clock, no server.
+``next_interval`` (and ``defer``, as the scheduler does when a poll is due); no clock, no
+server.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import PollPolicy
-from sovfixer_async._poll_policy import PollSchedule
+from sovfixer_async._poll_policy import JobTimes, PollSchedule
 
-POLICY = PollPolicy()  # initial 0.05 s, factor 1.1, ceiling 5 s, jitter 10%
+POLICY = PollPolicy()  # first poll at 1 s, each at 1.5x the previous age, jitter 10%
 
 Progress = Callable[[float], float | None]
 
@@ -25,18 +26,23 @@ def simulate(
     end: float,
     progress: Progress,
     *,
-    sibling: tuple[float, float] | None = None,
+    times: JobTimes | None = None,
     policy: PollPolicy = POLICY,
 ) -> tuple[float, int]:
     """Poll a job that ends at ``end`` (s after submission): (when it is seen done, polls)."""
     schedule = PollSchedule(policy, 0.0, random.Random(7))
-    now = schedule.next_interval(0.0, sibling=sibling)
-    polls = 1
-    while now < end:
-        schedule.observe(now, progress(now))
-        now += schedule.next_interval(now, sibling=sibling)
+    now = schedule.next_interval(0.0, times=times)
+    polls = 0
+    while True:
+        later = schedule.defer(now, times)
+        if later > 0:
+            now += later
+            continue
         polls += 1
-    return now, polls
+        if now >= end:
+            return now, polls
+        schedule.observe(now, progress(now))
+        now += schedule.next_interval(now, times=times)
 
 
 def linear(start: float, end: float, step: float) -> Progress:
@@ -49,18 +55,68 @@ def linear(start: float, end: float, step: float) -> Progress:
     return at
 
 
-def plain_lag_bound(end: float, policy: PollPolicy = POLICY) -> float:
-    """The plain schedule's worst-case lag for a job ending at ``end``."""
-    growth = min(policy.max_interval, max(policy.initial, end * 1.1 * (policy.factor - 1)))
-    return growth * (1 + policy.jitter)
+def slow_start(start: float, end: float) -> Progress:
+    """The realistic emulator's curve: the square of the elapsed share, in 10% steps."""
+
+    def at(now: float) -> float | None:
+        share = min(max((now - start) / (end - start), 0.0), 1.0)
+        return min(math.floor(share * share * 10 + 1e-9) / 10, 0.9)
+
+    return at
+
+
+def learned(*ends: float) -> JobTimes:
+    times = JobTimes()
+    for end in ends:
+        times.add((end, end))
+    return times
+
+
+def worst_ratio(policy: PollPolicy) -> float:
+    """How late the plain schedule may see an end, relative to it (past the first poll)."""
+    return 1.0 + (policy.factor - 1.0) * (1.0 + policy.jitter)
 
 
 @given(st.floats(0.0, 10_000.0))
-def test_plain_interval_grows_with_age_between_the_bounds(elapsed: float) -> None:
+def test_poll_ages_grow_geometrically_between_the_bounds(age: float) -> None:
     schedule = PollSchedule(POLICY, 100.0, random.Random(1))
-    interval = schedule.next_interval(100.0 + elapsed)
-    expected = min(5.0, max(0.05, elapsed * 0.1))
-    assert expected * 0.9 <= interval <= expected * 1.1
+    schedule.observe(100.0 + age, None)
+    interval = schedule.next_interval(100.0 + age)
+    step = min(POLICY.max_interval, max(age, POLICY.initial) * (POLICY.factor - 1.0))
+    upper = max(POLICY.initial, age + step) * (1 + POLICY.jitter)
+    assert interval > 0
+    assert age + interval <= upper + 1e-9
+
+
+@settings(max_examples=300)
+@given(end=st.floats(0.0, 5_000.0), seed=st.integers(0, 2**16))
+def test_a_job_is_seen_within_the_factor_of_its_end_with_few_polls(end: float, seed: int) -> None:
+    schedule_rng = random.Random(seed)
+    schedule = PollSchedule(POLICY, 0.0, schedule_rng)
+    now, polls = schedule.next_interval(0.0), 1
+    while now < end:
+        schedule.observe(now, None)
+        now += schedule.next_interval(now)
+        polls += 1
+    first = POLICY.initial * (1 + POLICY.jitter)
+    assert now <= max(first, end * worst_ratio(POLICY), end + POLICY.max_interval * 1.1) + 1e-6
+    # about 1 + log(end / initial) / log(factor) polls (jitter and the ceiling aside)
+    capped = POLICY.max_interval / (POLICY.factor - 1)  # the age from which steps are capped
+    growth = math.log(1 + (POLICY.factor - 1) * (1 - POLICY.jitter))
+    bound = 2 + math.log(max(min(end, capped), POLICY.initial) / POLICY.initial) / growth
+    bound += max(0.0, end - capped) / (POLICY.max_interval * (1 - POLICY.jitter))
+    assert polls <= bound
+    if end <= POLICY.initial * (1 - POLICY.jitter):
+        assert polls == 1
+
+
+def test_the_first_poll_is_not_absurdly_early_and_few_polls_see_a_3_s_job() -> None:
+    schedule = PollSchedule(POLICY, 0.0)
+    assert schedule.next_interval(0.0) >= 0.9
+    assert 0.9 <= 0.5 + schedule.next_interval(0.5) <= 1.1  # a missed first poll: still ~1 s
+    seen, polls = simulate(3.0, lambda _: None)
+    assert seen <= 3.0 * worst_ratio(POLICY)
+    assert polls <= 5
 
 
 def test_retry_after_pushes_the_poll_back_up_to_its_cap() -> None:
@@ -71,27 +127,30 @@ def test_retry_after_pushes_the_poll_back_up_to_its_cap() -> None:
 
 @settings(max_examples=300)
 @given(
-    end=st.floats(0.3, 3_000.0),
+    end=st.floats(0.5, 3_000.0),
     working=st.floats(0.2, 1.0),
-    step=st.sampled_from([0.01, 0.001, 0.1]),
+    curve=st.sampled_from(["linear-fine", "linear-coarse", "slow-start"]),
 )
-def test_a_job_with_progress_is_seen_soon_after_its_end(
-    end: float, working: float, step: float
-) -> None:
+def test_progress_only_brings_polls_sooner(end: float, working: float, curve: str) -> None:
     # it works (and reports progress) during the last `working` share of its time
     start = end * (1 - working)
-    seen, polls = simulate(end, linear(start, end, step))
-    _, plain_polls = simulate(end, lambda _: None)
-    assert seen - end <= plain_lag_bound(end)
-    assert polls <= plain_polls + 3
+    progress = {
+        "linear-fine": linear(start, end, 0.01),
+        "linear-coarse": linear(start, end, 0.1),
+        "slow-start": slow_start(start, end),
+    }[curve]
+    seen, _ = simulate(end, progress)
+    plain_seen, _ = simulate(end, lambda _: None)
+    assert seen <= plain_seen + 1e-9
 
 
 def test_fine_progress_puts_the_poll_right_after_the_end() -> None:
     end = 60.0
     seen, polls = simulate(end, linear(30.0, end, 0.01))
-    _, plain_polls = simulate(end, lambda _: None)
-    assert seen - end < 0.7  # the plain schedule's lag at 60 s is up to 6.6 s
-    assert polls < plain_polls
+    plain_seen, plain_polls = simulate(end, lambda _: None)
+    assert seen - end < 1.0  # the plain schedule's lag at 60 s is up to 10 s
+    assert seen <= plain_seen
+    assert polls <= plain_polls + 2
 
 
 @given(st.floats(0.0, 0.99), st.floats(1.0, 500.0))
@@ -111,21 +170,96 @@ def test_progress_at_one_without_the_end_gives_no_estimate() -> None:
     assert schedule.eta is None
 
 
-def test_a_sibling_end_draws_polls_into_its_span_and_no_sooner() -> None:
-    # a job of the same kind ended between ages 50 and 55 s: this one, alike, ends at 51 s
-    seen, polls = simulate(51.0, lambda _: None, sibling=(50.0, 55.0))
-    plain_seen, plain_polls = simulate(51.0, lambda _: None)
-    assert seen - 51.0 <= 5.0 / 3 + 1e-9
-    assert seen <= plain_seen
-    assert polls <= plain_polls + 3
+def test_progress_can_be_ignored() -> None:
+    schedule = PollSchedule(PollPolicy(use_progress=False), 0.0)
+    schedule.observe(10.0, 0.2)
+    schedule.observe(11.0, 0.9)
+    assert schedule.eta is None
 
 
-@given(st.floats(0.0, 1_000.0), st.floats(0.01, 100.0), st.floats(0.0, 2_000.0))
-def test_a_sibling_hint_never_polls_faster_than_three_times_the_plain_rate(
-    since: float, width: float, age: float
-) -> None:
-    hinted = PollSchedule(POLICY, 0.0, random.Random(5))
-    plain = PollSchedule(POLICY, 0.0, random.Random(5))
-    interval = hinted.next_interval(age, sibling=(since, since + width))
-    baseline = plain.next_interval(age)
-    assert baseline / 3 - 1e-9 <= interval <= baseline
+# -- learned job times -------------------------------------------------------------------
+
+
+@given(st.lists(st.floats(0.01, 1e5), min_size=1, max_size=300), st.floats(0.0, 1.0))
+def test_learned_quantiles_lie_within_the_recent_ends(ends: list[float], q: float) -> None:
+    times = learned(*ends)
+    value = times.quantile(q)
+    if len(ends) < 5:
+        assert value is None
+    else:
+        recent = ends[-256:]
+        assert value is not None
+        assert min(recent) - 1e-6 <= value <= max(recent) + 1e-6
+
+
+@given(st.lists(st.floats(0.5, 100.0), min_size=20, max_size=100), st.floats(0.0, 1.0))
+def test_quantiles_are_robust_to_one_outlier(ends: list[float], q: float) -> None:
+    base = learned(*ends).quantile(0.1)
+    with_outlier = learned(*ends, 1e6).quantile(0.1)
+    assert base is not None
+    assert with_outlier is not None
+    ordered = sorted(ends)
+    assert with_outlier <= ordered[min(len(ordered) - 1, math.ceil(0.1 * len(ordered)) + 1)]
+
+
+def test_hostile_spans_are_ignored() -> None:
+    times = JobTimes()
+    for span in [(math.nan, 1.0), (0.0, math.inf), (-5.0, -1.0), (2.0, 0.0)]:
+        times.add(span)
+    assert len(times) == 0
+
+
+@given(st.floats(1.0, 1_000.0), st.floats(0.01, 1.0))
+def test_learned_times_put_off_polls_that_cannot_find_the_end(typical: float, age: float) -> None:
+    # jobs of this kind end at about `typical` s: a poll due earlier than their 10% quantile
+    # is put off to it (and the job is seen sooner than, or as soon as, the plain schedule)
+    times = learned(*(typical * (0.9 + 0.02 * i) for i in range(10)))
+    floor = times.quantile(POLICY.learned_quantile)
+    assert floor is not None
+    schedule = PollSchedule(POLICY, 0.0, random.Random(1))
+    later = schedule.defer(age, times)
+    assert age + later >= floor - 1e-9 or floor <= age * (1 + POLICY.jitter)
+
+
+@settings(max_examples=200)
+@given(end=st.floats(1.0, 500.0), spread=st.floats(0.0, 0.7), seed=st.integers(0, 1000))
+def test_learned_times_keep_polls_few_and_latency(end: float, spread: float, seed: int) -> None:
+    rng = random.Random(seed)
+    times = learned(*(end * math.exp(rng.gauss(0.0, spread)) for _ in range(50)))
+    seen, polls = simulate(end, lambda _: None, times=times)
+    plain_seen, plain_polls = simulate(end, lambda _: None)
+    # an aimed poll replaces a plain one and the growth goes on from it: about as many
+    assert polls <= plain_polls + len(POLICY.aim_quantiles)
+    # never later than the plain schedule's worst lag, counted from the learned floor
+    floor = times.quantile(POLICY.learned_quantile) or 0.0
+    assert seen <= max(plain_seen, floor * (1 + POLICY.jitter), end) * worst_ratio(POLICY) + 1e-6
+
+
+def test_a_poll_aimed_by_progress_is_not_put_off() -> None:
+    schedule = PollSchedule(POLICY, 0.0)
+    schedule.observe(2.0, 0.2)
+    schedule.observe(3.0, 0.6)
+    assert schedule.eta is not None
+    assert schedule.defer(3.5, learned(*[100.0] * 10)) == 0.0
+
+
+def test_latency_first_polls_more_often_and_sees_ends_sooner() -> None:
+    fast = PollPolicy.latency_first()
+    for end in (0.8, 3.0, 7.5, 30.0):
+        seen, polls = simulate(end, lambda _: None, policy=fast)
+        _plain_seen, plain_polls = simulate(end, lambda _: None)
+        assert polls >= plain_polls
+        assert seen <= max(fast.initial * 1.1, end * worst_ratio(fast)) + 1e-6
+        assert worst_ratio(fast) < worst_ratio(POLICY)
+
+
+def test_a_learned_typical_end_brings_the_poll_sooner() -> None:
+    # jobs of this kind were all seen done by 5.2 s: a job ending at 5 s is polled there,
+    # not at the plain schedule's next poll (~7.6 s)
+    times = JobTimes()
+    for _ in range(10):
+        times.add((3.4, 5.2))
+    seen, polls = simulate(5.0, lambda _: None, times=times)
+    plain_seen, plain_polls = simulate(5.0, lambda _: None)
+    assert seen <= 5.2 + 1e-9 < plain_seen
+    assert polls <= plain_polls

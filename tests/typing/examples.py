@@ -370,3 +370,51 @@ async def extraction_parity(client: Client) -> str | None:
         assert_type(record, HistoryRecord)
         break
     return feed.cursor
+
+
+# -- issue 14: Ping.Data parity, the raw escape hatch, networks ----------------------------
+
+
+async def data_parity(client: Client) -> None:
+    from sovfixer_async import RawResponse
+    from sovfixer_async.models import DatasourceConfig, SourceAccessPolicy, SourceQuota
+
+    assert_type(await client.get_datasource("GG", delegate_to="ACME"), DatasourceConfig)
+    policy = await client.limits(org_short_name="ACME")
+    assert_type(policy, SourceAccessPolicy)
+    assert_type(policy.sources, dict[str, SourceQuota])
+    assert_type(policy.allows("GG"), bool)
+    assert_type(await client.usage(org_short_name="ACME", delegate_to="ACME"), UsageResponse)
+    one = await client.enhance(
+        address="1 Main St", country="US", sources=["GG"], timeout=42, delegate_to="ACME"
+    )
+    assert_type(one, EnhanceResponse)
+    many = await client.enhance_many(
+        ["1 Main St", {"latitude": 1.0, "longitude": 2.0}], sources=["GG"]
+    )
+    assert_type(many, list[EnhanceResponse])
+    each = await client.enhance_many(["1 Main St"], sources=["GG"], return_exceptions=True)
+    assert_type(each, list[EnhanceResponse | SOVFixerError])
+    run = await client.bulk_enhance(
+        "locations.csv", sources=["PG"], check_quota=False, extra_fields={"note": "x"}
+    )
+    assert_type(run, BulkEnhanceRun)
+    raw = await client.request("GET", "/api/v1/limits", api="data", params={"username": "a"})
+    assert_type(raw, RawResponse)
+    assert_type(raw.status, int)
+    assert_type(raw.json(), Any)
+    assert_type(raw.read(), bytes)
+    posted = await client.request("POST", "/api/v1/sov", data={"a": "b"}, idempotent=False)
+    assert_type(posted.headers.get("Content-Type"), str | None)
+
+
+def corporate_network(ca_bundle: Path) -> Client:
+    import ssl
+
+    import aiohttp
+
+    trace = aiohttp.TraceConfig()
+    by_path = Client(ssl=ca_bundle, proxy="http://proxy.corp:3128", trace_configs=[trace])
+    assert_type(by_path.config.ssl, ssl.SSLContext | Path | None)
+    assert_type(by_path.config.trust_env, bool)
+    return Client(ssl=ssl.create_default_context(), trust_env=False, delegate_to="ACME")

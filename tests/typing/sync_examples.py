@@ -72,3 +72,18 @@ def blocking_parity(client: sync.Client) -> str | None:
         assert_type(record, HistoryRecord)
         break
     return feed.cursor
+
+
+def data_parity_blocking(client: sync.Client) -> None:
+    from sovfixer_async import RawResponse, SOVFixerError
+    from sovfixer_async.models import DatasourceConfig, SourceAccessPolicy
+
+    assert_type(client.get_datasource("GG"), DatasourceConfig)
+    assert_type(client.limits(), SourceAccessPolicy)
+    assert_type(client.enhance_many(["1 Main St"], sources=["GG"]), list[EnhanceResponse])
+    assert_type(
+        client.enhance_many(["1 Main St"], sources=["GG"], return_exceptions=True),
+        list[EnhanceResponse | SOVFixerError],
+    )
+    assert_type(client.request("GET", "/api/v1/limits", api="data"), RawResponse)
+    assert_type(client.usage(org_short_name="ACME"), UsageResponse)

@@ -1,0 +1,343 @@
+"""Client-side adaptive rate limiting, shared by every request of a client.
+
+As botocore's adaptive retry mode: a token bucket whose rate drops on throttling (to
+``beta`` times the rate the server was seen to admit) and recovers along a cubic curve
+(CUBIC, as TCP), so that a client settles under the server's limit instead of meeting it
+with a storm of retries. Three additions:
+
+* **a cautious start**: before the server has throttled anything the rate starts at
+  ``start_rate`` and doubles every ``growth_interval`` seconds in which demand exceeded it
+  (slow start, as TCP), so an unthrottled server is soon used in full;
+* **a throttled answer pauses the whole bucket** until its ``Retry-After`` has passed (not
+  only the request that got it); the rate afterwards is estimated from what the server
+  admitted since the previous throttle (the pause included), which is its refill rate;
+* **priorities**: background polls take a token only when more than ``reserve`` of the
+  bucket remains and nobody else is waiting, so submissions and downloads are not starved.
+
+:class:`AdaptiveBucket` is the pure core (every method takes ``now``; no I/O, no clock):
+tested by simulation. :class:`RateLimiter` is the thin async wrapper the transport calls:
+one bucket per configured API origin (the two APIs share one when they share a host),
+nothing for other hosts.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import anyio
+from attrs import define, field
+
+from sovfixer_async._config import RetryPolicy
+
+#: CUBIC's constants, as botocore (``retries/throttling.py``).
+BETA = 0.7
+SCALE = 0.4
+#: The cut when the server's rate was measured (admitted answers over a window from one
+#: throttle to the next): just under it.
+BETA_MEASURED = 0.9
+#: The send rate is measured in buckets of this many seconds, smoothed (as botocore).
+MEASURE_BUCKET = 0.5
+SMOOTHING = 0.8
+#: Never slower than this many requests per second.
+MIN_RATE = 0.5
+#: The bucket holds this many seconds of tokens (botocore: one second).
+BURST_SECONDS = 1.0
+#: Answers admitted since the last throttle needed to estimate the server's rate from them.
+ESTIMATE_MIN = 1
+#: Throttled answers within this many seconds of a cut are the same episode (one cut).
+CUT_INTERVAL = 0.5
+
+#: Set in a poll task whose token the scheduler already took (see :meth:`RateLimiter.poll`).
+_PREPAID: contextvars.ContextVar[bool] = contextvars.ContextVar("sovfixer_prepaid", default=False)
+
+
+@define
+class AdaptiveBucket:
+    """A token bucket whose rate adapts to the server's throttling (pure logic).
+
+    ``take`` spends one token (0.0) or says how long to wait; ``take_poll`` does the same
+    for a background poll, which leaves ``reserve`` of the bucket to other requests;
+    ``on_response`` learns from every answer.
+    """
+
+    start_rate: float
+    max_rate: float = math.inf
+    growth_interval: float = 0.1
+    reserve: float = 0.25
+    max_pause: float = 60.0
+    rate: float = 0.0
+    capacity: float = 0.0
+    tokens: float = 0.0
+    stamp: float = 0.0
+    #: No request leaves before this (monotonic), after a throttled answer.
+    paused_until: float = -math.inf
+    #: Whether the server has throttled us yet (before: slow start).
+    throttled: bool = False
+    #: Slow start: demand exceeded the rate since the last doubling.
+    starved: bool = False
+    grown_at: float = 0.0
+    #: CUBIC: the rate at the last throttle, the time to regain it, and when it came.
+    w_max: float = 0.0
+    k: float = 0.0
+    last_fail: float = 0.0
+    #: Answers the server admitted since ``window_start`` (the last throttle).
+    admitted: int = 0
+    window_start: float = 0.0
+    #: The send rate, measured (smoothed per ``MEASURE_BUCKET``).
+    measured: float = 0.0
+    _count: int = 0
+    _measured_at: float = 0.0
+    #: Throttled answers seen (for stats and tests).
+    throttles: int = 0
+    #: Tokens granted (for stats and tests).
+    granted: int = 0
+    _started: bool = field(default=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.rate = min(max(self.start_rate, MIN_RATE), self.max_rate)
+        self.capacity = max(1.0, self.rate * BURST_SECONDS)
+        self.tokens = self.capacity
+
+    def _begin(self, now: float) -> None:
+        if not self._started:
+            self._started = True
+            self.stamp = self.grown_at = self.window_start = self.last_fail = now
+            self._measured_at = now
+
+    def _refill(self, now: float) -> None:
+        self._begin(now)
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def _set_rate(self, rate: float) -> None:
+        self.rate = min(max(rate, MIN_RATE), self.max_rate)
+        self.capacity = max(1.0, self.rate * BURST_SECONDS)
+        self.tokens = min(self.tokens, self.capacity)
+
+    def _grow(self, now: float) -> None:
+        if not self.throttled and self.starved and now - self.grown_at >= self.growth_interval:
+            self._set_rate(self.rate * 2.0)
+            self.grown_at, self.starved = now, False
+
+    def _measure(self, now: float) -> None:
+        self._count += 1
+        elapsed = now - self._measured_at
+        if elapsed >= MEASURE_BUCKET:
+            current = self._count / elapsed
+            self.measured = current * SMOOTHING + self.measured * (1.0 - SMOOTHING)
+            self._count, self._measured_at = 0, now
+
+    def _wait(self, now: float, need: float) -> float:
+        """Seconds until the bucket holds ``need`` tokens (and any pause has passed)."""
+        start = max(now, self.paused_until)
+        missing = need - self.tokens
+        return max(start - now, 0.0) + (max(missing, 0.0) / self.rate)
+
+    def take(self, now: float) -> float:
+        """Spend one token now (returns 0.0), or the seconds to wait before asking again."""
+        self._refill(now)
+        self._grow(now)
+        if now < self.paused_until or self.tokens < 1.0:
+            self.starved = True
+            return max(self._wait(now, 1.0), 1e-3)
+        self.tokens -= 1.0
+        self.granted += 1
+        self._measure(now)
+        return 0.0
+
+    def take_poll(self, now: float) -> float:
+        """As :meth:`take` for a background poll: only above the reserve."""
+        self._refill(now)
+        need = min(1.0 + self.reserve * self.capacity, self.capacity)
+        if now < self.paused_until or self.tokens < need:
+            return max(self._wait(now, need), 1e-3)
+        self.tokens -= 1.0
+        self.granted += 1
+        self._measure(now)
+        return 0.0
+
+    def pause_left(self, now: float) -> float:
+        """Seconds the bucket stays paused (0.0 when it is not)."""
+        return max(0.0, self.paused_until - now)
+
+    def on_response(self, now: float, throttled: bool, retry_after: float | None = None) -> None:
+        """Learn from one answer: ``throttled`` (a 429) with its ``Retry-After`` or not."""
+        self._begin(now)
+        if not throttled:
+            self.admitted += 1
+            if self.throttled and now >= self.paused_until:
+                cubic = SCALE * (now - self.last_fail - self.k) ** 3 + self.w_max
+                ceiling = max(2.0 * self.measured, self.start_rate)
+                self._set_rate(max(self.rate, min(cubic, ceiling)))
+            return
+        self.throttles += 1
+        pause = min(retry_after if retry_after is not None else 0.0, self.max_pause)
+        if self.throttled and now < self.last_fail + CUT_INTERVAL:
+            # the same throttling episode (requests sent before the cut): no second cut,
+            # but a longer Retry-After still holds
+            self._pause(now, pause)
+            return
+        # what the server admitted since the last throttle (or the start), the pause
+        # included, is its refill rate (plus, the first time, its burst)
+        window = now - self.window_start
+        seen, beta = self.rate, BETA
+        if self.admitted >= ESTIMATE_MIN and window > 0:
+            estimate = max(self.admitted / window, MIN_RATE)
+            if estimate < seen:
+                seen = estimate
+                # measured over a whole window that began with a throttle, the pause
+                # included, it is the server's refill rate itself: go just under it
+                if self.throttled and window >= 1.0:
+                    beta = BETA_MEASURED
+        self.throttled = True
+        self.w_max = seen
+        self.k = (self.w_max * (1.0 - beta) / SCALE) ** (1.0 / 3.0)
+        self._set_rate(seen * beta)
+        self.tokens = 0.0
+        self.stamp = now
+        self._pause(now, pause)
+        self.admitted, self.window_start = 0, now
+        # the CUBIC curve starts from the end of the pause
+        self.last_fail = max(now, self.paused_until)
+
+    def _pause(self, now: float, pause: float) -> None:
+        """No request leaves for ``pause`` seconds from ``now`` (the bucket refills after)."""
+        if pause > 0 and now + pause > self.paused_until:
+            self.paused_until = now + pause
+            self.tokens = min(self.tokens, 0.0)
+            self.stamp = max(self.stamp, self.paused_until)
+
+
+def _host(url: str) -> str:
+    """``scheme://host:port`` of a base URL (its bucket: one per API host)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class _Waiter:
+    __slots__ = ("event",)
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+
+
+class RateLimiter:
+    """The async side: FIFO waiters per bucket, one of them (the head) watching the clock.
+
+    A URL under one of ``bases`` (the API base URLs) takes a token of its host's bucket;
+    any other URL (another host) is not limited. The transport calls :meth:`acquire`
+    before it sends a request and :meth:`on_response` with every answer.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        bases: Iterable[str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._policy = policy
+        #: (base URL, its host's bucket key), longest first.
+        self._bases = sorted(((b.rstrip("/"), _host(b)) for b in bases), key=lambda x: -len(x[0]))
+        self._clock = clock
+        self._buckets: dict[Any, AdaptiveBucket] = {}
+        self._queues: dict[Any, deque[_Waiter]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._policy.adaptive
+
+    def _key(self, url: str) -> str | None:
+        for base, key in self._bases:
+            if url.startswith(base) and url[len(base) : len(base) + 1] in ("", "/", "?"):
+                return key
+        return None
+
+    def bucket(self, url: str) -> AdaptiveBucket | None:
+        """The bucket of ``url``'s origin, made on first use; None when not limited."""
+        if not self._policy.adaptive:
+            return None
+        key = self._key(url)
+        if key is None:
+            return None
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            p = self._policy
+            bucket = AdaptiveBucket(
+                start_rate=p.start_rate,
+                max_rate=p.max_rate,
+                reserve=p.poll_reserve,
+                max_pause=p.max_retry_after,
+            )
+            self._buckets[key] = bucket
+            self._queues[key] = deque()
+        return bucket
+
+    async def acquire(self, url: str) -> None:
+        """Wait for a token of ``url``'s bucket (in arrival order); return at once if free."""
+        bucket = self.bucket(url)
+        if bucket is None:
+            return
+        if _PREPAID.get():
+            _PREPAID.set(False)  # the scheduler took this poll's token; retries take anew
+            left = bucket.pause_left(self._clock())
+            if left > 0:
+                await anyio.sleep(left)
+            return
+        queue = self._queues[self._key(url)]
+        if not queue and bucket.take(self._clock()) == 0.0:
+            return
+        me = _Waiter()
+        queue.append(me)
+        try:
+            while True:
+                if queue[0] is not me:
+                    await me.event.wait()
+                    me.event = anyio.Event()
+                    continue
+                wait = bucket.take(self._clock())
+                if wait == 0.0:
+                    return
+                await anyio.sleep(wait)
+        finally:
+            was_head = bool(queue) and queue[0] is me
+            queue.remove(me)
+            if was_head and queue:
+                queue[0].event.set()
+
+    def poll_wait(self, url: str) -> float:
+        """For the poll scheduler: 0.0 when a poll to ``url`` may go now (its token taken:
+        the poll's request then passes :meth:`acquire`), else the seconds to wait."""
+        bucket = self.bucket(url)
+        if bucket is None:
+            return 0.0
+        if self._queues[self._key(url)]:
+            return max(1.0 / bucket.rate, 1e-3)  # others are waiting: they go first
+        return bucket.take_poll(self._clock())
+
+    @staticmethod
+    def prepaid() -> None:
+        """Mark the current task's next request as paid by :meth:`poll_wait`."""
+        _PREPAID.set(True)
+
+    def on_response(self, url: str, status: int, retry_after: float | None) -> None:
+        """Learn from one answer (a 429 pauses the whole bucket for ``retry_after``)."""
+        bucket = self.bucket(url)
+        if bucket is not None:
+            bucket.on_response(self._clock(), status == 429, retry_after)
+
+    def snapshot(self) -> dict[str, float]:
+        """Rate, throttles and tokens of each bucket (for benchmarks and logs)."""
+        out: dict[str, float] = {}
+        for key, b in self._buckets.items():
+            name = str(key)
+            out[f"{name} rate"] = round(b.rate, 2)
+            out[f"{name} throttles"] = b.throttles
+            out[f"{name} granted"] = b.granted
+        return out
