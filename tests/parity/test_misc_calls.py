@@ -138,3 +138,16 @@ async def test_hostile_answers_are_shape_errors(path: str, body: Any) -> None:
         (call,) = [call for name, call in calls.items() if name in path]
         with pytest.raises(ResponseShapeError):
             await call()
+
+
+async def test_fetch_sov_output_by_its_path(client: Client, tmp_path: Path) -> None:
+    """pingintel-api's ``fetch_sov_output(sov_id, filename)``: a download of the API path."""
+    job = await client.update_sov(
+        SOVID, [{"sheet_name": "Sheet1", "sheet_row_number": 2, "bldg_name": "Path"}]
+    )
+    status = await job.wait(timeout=30)
+    (output,) = status.outputs
+    assert output.filename is not None
+    ident = output.url.rsplit("/output/", 1)[0].rsplit("/", 1)[-1]
+    path = await client.download(f"/api/v1/sov/{ident}/output/{output.filename}", tmp_path)
+    assert path.read_bytes() == (await job.download(tmp_path / "again"))[0].read_bytes()
