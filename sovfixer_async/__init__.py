@@ -65,6 +65,7 @@ from sovfixer_async._transport import (
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._version import __version__
 from sovfixer_async._webhooks import WebhookReceiver
+from sovfixer_async._workflows.feeds import HistoryFeed
 from sovfixer_async.models import ResponseShapeError
 
 if TYPE_CHECKING:  # the names of 0.1, deprecated (see __getattr__ below)
@@ -100,6 +101,7 @@ __all__ = [
     "DuplicateClientRefError",
     "Event",
     "EventsDropped",
+    "HistoryFeed",
     "InternalServerError",
     "InvalidInputError",
     "JobCompleted",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Sequence
 from os import PathLike
 from pathlib import Path
 from ssl import SSLContext
@@ -16,24 +15,20 @@ import attrs
 
 from sovfixer_async import _downloads
 from sovfixer_async._client_data import DataCalls
+from sovfixer_async._client_extraction import ExtractionCalls
 from sovfixer_async._config import ClientConfig, PollPolicy, RetryPolicy
 from sovfixer_async._context import JobContext
 from sovfixer_async._errors import AmbiguousSubmissionError
 from sovfixer_async._events import Callback, Event, EventBus
-from sovfixer_async._jobs import JobHandle, OutputJob, ParseJob, Waitable, as_completed_in
+from sovfixer_async._jobs import JobHandle, Waitable, as_completed_in
 from sovfixer_async._lifecycle import Lifecycle, Receivers
-from sovfixer_async._locations import LocationsInput
 from sovfixer_async._transport import TransportStats
-from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._webhooks import WebhookReceiver
-from sovfixer_async._workflows import feeds, output, parse, reconcile, resume, update
+from sovfixer_async._workflows import reconcile, resume
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async._workflows.quota import PolicyGuard
 from sovfixer_async.models import (
-    HistoryItem,
-    HistoryRecord,
     OutputFormat,
-    SOVData,
 )
 
 W = TypeVar("W", bound=Waitable)
@@ -48,7 +43,7 @@ UNSET = _Unset.UNSET
 _CONFIG_FIELDS = frozenset(field.name for field in attrs.fields(ClientConfig))
 
 
-class Client(DataCalls):
+class Client(DataCalls, ExtractionCalls):
     """Asynchronous client of the SOVFixer (Ping.Extraction) and Ping.Data APIs.
 
     Use it as ``async with Client(...) as client:``. Keyword arguments are the fields of
@@ -89,6 +84,8 @@ class Client(DataCalls):
         proxy: str | _Unset | None = UNSET,
         ssl: SSLContext | str | PathLike[str] | _Unset | None = UNSET,
         trace_configs: Sequence[aiohttp.TraceConfig] | _Unset = UNSET,
+        # -- issue 14, Ping.Extraction parity (parity-x) --
+        delegate_to_team: str | int | _Unset | None = UNSET,
     ):
         given = {
             name: value
@@ -155,135 +152,6 @@ class Client(DataCalls):
     ) -> list[OutputFormat]:
         """The output formats the account may request (the unfiltered list is cached)."""
         return await self._catalog.output_formats(sovid, division_uuid, team_uuid)
-
-    # -- Ping.Extraction workflows -----------------------------------------------------
-
-    async def update_sov(
-        self,
-        sovid: str,
-        locations: LocationsInput,
-        *,
-        output_formats: Sequence[str] | None = None,
-        extra_data: Mapping[str, Any] | None = None,
-        update_type: str | None = None,
-        callback_url: str | WebhookReceiver | None = None,
-        client_ref: str | None = None,
-        policy_terms: Any = None,
-        integrations: Sequence[str] | None = None,
-        outputter_name: str | None = None,
-        batch_rows: int = 5000,
-    ) -> UpdateJob:
-        """Update an SOV's buildings: initiate_update, add_locations in batches, start.
-
-        ``locations`` is a CSV path, CSV bytes, or (async) iterable of row mappings; every row
-        must name its building by ``item_key`` or ``sheet_name`` + ``sheet_row_number``.
-        All of it is validated before the update is created. Returns the running job.
-        """
-        return await update.update_sov(
-            self._context,
-            self._catalog,
-            sovid,
-            locations,
-            output_formats=output_formats,
-            extra_data=extra_data,
-            update_type=update_type,
-            callback_url=callback_url,
-            client_ref=client_ref,
-            policy_terms=policy_terms,
-            integrations=integrations,
-            outputter_name=outputter_name,
-            batch_rows=batch_rows,
-        )
-
-    async def get_or_create_output(
-        self,
-        sovid_or_sudid: str,
-        output_format: str,
-        *,
-        revision: int = -1,
-        overwrite_existing: bool = False,
-    ) -> OutputJob:
-        """Ask for an output; a cached one gives a handle that is already done."""
-        return await output.get_or_create_output(
-            self._context,
-            self._catalog,
-            sovid_or_sudid,
-            output_format,
-            revision=revision,
-            overwrite_existing=overwrite_existing,
-        )
-
-    async def parse_sov(
-        self,
-        file: str | PathLike[str] | bytes,
-        *,
-        filename: str | None = None,
-        document_type: str = "SOV",
-        output_formats: Sequence[str] | None = None,
-        integrations: Sequence[str] | None = None,
-        extra_data: Mapping[str, Any] | None = None,
-        client_ref: str | None = None,
-        callback_url: str | WebhookReceiver | None = None,
-        update_callback_url: str | None = None,
-        workflow: str | None = None,
-    ) -> ParseJob:
-        """Upload a workbook (or ACORD PDF) to be parsed into a new SOV."""
-        return await parse.parse_sov(
-            self._context,
-            self._catalog,
-            file,
-            filename=filename,
-            document_type=document_type,
-            output_formats=output_formats,
-            integrations=integrations,
-            extra_data=extra_data,
-            client_ref=client_ref,
-            callback_url=callback_url,
-            update_callback_url=update_callback_url,
-            workflow=workflow,
-        )
-
-    # -- history and activity ----------------------------------------------------------
-
-    def history(
-        self,
-        *,
-        start: datetime | str | None = None,
-        cursor_id: str | None = None,
-        page_size: int = 50,
-    ) -> AsyncIterator[HistoryRecord]:
-        """Every completed or failed SOV/SUD after ``start`` (or ``cursor_id``), oldest first.
-
-        Follows the cursor until a page comes back empty or the cursor stops advancing.
-        """
-        return feeds.history(self._context, start=start, cursor_id=cursor_id, page_size=page_size)
-
-    async def history_item(self, record_id: str) -> HistoryItem:
-        """One record of the history feed (its outputs, lineage, or error message)."""
-        return await feeds.history_item(self._context, record_id)
-
-    def activity(
-        self,
-        *,
-        sovid: str | None = None,
-        page_size: int = 50,
-        fields: Sequence[str] | None = None,
-        search: str | None = None,
-        origin: str | None = None,
-        status: str | None = None,
-        cursor_id: str | None = None,
-    ) -> AsyncIterator[SOVData]:
-        """Recent SOV activity, newest pages first, following the cursor while more remain."""
-        return feeds.activity(
-            self._context,
-            sovid=sovid,
-            page_size=page_size,
-            fields=fields,
-            search=search,
-            origin=origin,
-            status=status,
-            cursor_id=cursor_id,
-        )
 
     # -- files and handles -------------------------------------------------------------
 

@@ -181,6 +181,22 @@ def _base_url(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
         )
 
 
+def check_team(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(
+            f"must be a team UUID (str or int), got {type(value).__name__}",
+            field="delegate_to_team",
+        )
+    text = str(value).strip()
+    if not text or len(text) > 200 or not text.isprintable():
+        raise InvalidInputError(
+            f"must be a non-empty printable team id, got {value!r:.60}", field="delegate_to_team"
+        )
+    return text
+
+
 def _strip_slash(url: object) -> str:
     return str(url).rstrip("/")
 
@@ -310,6 +326,10 @@ class ClientConfig:
     state_dir: Path = field(factory=lambda: default_state_dir(), converter=Path)
     #: A run's manifest never merged is removed after this many seconds (30 days).
     state_max_age: float = field(default=30 * 86400.0, validator=_positive)
+    # -- issue 14, Ping.Extraction parity (parity-x) --
+    #: Team (UUID) every Ping.Extraction call acts for unless the call names another
+    #: (``delegate_to_team=``); needs the ``delegate`` permission on the server.
+    delegate_to_team: str | None = field(default=None, converter=check_team)
 
     # -- issue 14 (Ping.Data parity, networks) -------------------------------------------
     #: Organisation short name every Ping.Data call acts for (``delegate_to``), unless the

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVa
 import anyio
 
 from sovfixer_async import _downloads
+from sovfixer_async._config import PollPolicy
 from sovfixer_async._context import JobContext, TaskRunner
 from sovfixer_async._errors import InvalidInputError, JobFailed, JobTimeout
 from sovfixer_async._events import (
@@ -169,7 +170,7 @@ class JobHandle(Generic[S]):
             raise JobFailed(self.kind, self.id, failure[0], failure[1], status)
         return status
 
-    async def wait(self, timeout: float | None = None) -> S:
+    async def wait(self, timeout: float | None = None, poll: PollPolicy | None = None) -> S:
         """Wait until the job is terminal; return its status or raise ``JobFailed``.
 
         ``timeout=None`` means the poll policy's deadline (default 3600 s), ``math.inf``
@@ -177,15 +178,18 @@ class JobHandle(Generic[S]):
         goes on. Cancelling one wait leaves other waiters (and the job) alone. A failed poll
         is a missed poll unless it says the job or the access is gone; such an error ends
         the wait. After ``as_completed`` yielded this handle, not done, the first
-        ``wait()`` raises at once how that wait ended.
+        ``wait()`` raises at once how that wait ended. ``poll`` is this wait's own poll
+        policy (its deadline too); of several waiters the most eager policy wins.
         """
         if not self.done:
             error, self._error = self._error, None
             if error is not None:
                 raise error
-            config = self._rt.config
-            budget = config.poll.deadline if timeout is None else timeout
-            watch = Watch(self._query(), self._apply, config.poll, self._submitted)
+            policy = self._rt.config.poll if poll is None else poll
+            if not isinstance(policy, PollPolicy):
+                raise InvalidInputError("expected a PollPolicy", field="poll")
+            budget = policy.deadline if timeout is None else timeout
+            watch = Watch(self._query(), self._apply, policy, self._submitted)
             error = await self._rt.polls.wait(self, watch, budget)
             if not self.done:
                 if error is not None:

@@ -15,7 +15,14 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import aclosing
 from os import PathLike
 from pathlib import Path
@@ -29,9 +36,15 @@ from sovfixer_async._errors import InvalidInputError
 from sovfixer_async.models._location_fields import validate_location
 from sovfixer_async.models._update_rows import validate_update_row
 
-#: What ``update_sov(locations=...)`` and ``bulk_enhance(locations)`` accept.
+#: What ``update_sov(locations=...)`` and ``bulk_enhance(locations)`` accept (a sequence
+#: of paths only ``update_sov``: several files, one update).
 LocationsInput = (
-    str | PathLike[str] | bytes | Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+    str
+    | PathLike[str]
+    | bytes
+    | Sequence[str | PathLike[str]]
+    | Iterable[Mapping[str, Any]]
+    | AsyncIterable[Mapping[str, Any]]
 )
 
 #: Rows read and validated between two turns of the event loop (about 1 ms of work).
@@ -107,7 +120,7 @@ async def _row_slices(
             yield [row]
         return
     if isinstance(locations, Iterable):
-        items = iter(locations)
+        items: Iterator[Any] = iter(locations)
         while chunk := _take(items):
             yield chunk
         return
@@ -133,11 +146,65 @@ async def _rows(locations: LocationsInput, field: str) -> AsyncGenerator[Mapping
                     await anyio.lowlevel.checkpoint()
 
 
+def is_file_list(locations: object) -> bool:
+    """True for a list or tuple of paths: several files read as one input, in order."""
+    return (
+        isinstance(locations, list | tuple)
+        and bool(locations)
+        and all(isinstance(item, str | PathLike) for item in locations)
+    )
+
+
+async def _lines_of(path: Path, field: str) -> AsyncGenerator[tuple[Mapping[str, Any], int], None]:
+    """The rows of one CSV/JSONL file with the line each starts on (JSONL: its row number)."""
+    try:
+        binary = await anyio.to_thread.run_sync(_open, path)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}", field=field) from None
+    origins: list[int] = []
+    jsonl = path.suffix.lower() in _JSONL_SUFFIXES
+    source = f" (in {path})"
+    rows = (
+        jsonl_rows(binary, field, source=source)
+        if jsonl
+        else csv_rows(binary, field, source=source, origins=origins)
+    )
+    count = 0
+    try:
+        while chunk := await anyio.to_thread.run_sync(_take, rows, FILE_SLICE_ROWS):
+            for row in chunk:
+                count += 1
+                yield row, (count if jsonl else origins[count - 1])
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}", field=field) from None
+    finally:
+        binary.close()
+
+
+async def _located_rows(
+    locations: LocationsInput,
+) -> AsyncGenerator[tuple[Mapping[str, Any], str | None], None]:
+    """Rows of any update input, each with where it came from when that is a file line."""
+    if is_file_list(locations):
+        assert isinstance(locations, list | tuple)
+        paths = [_as_path(item, f"locations[{i}]") for i, item in enumerate(locations)]
+        for number, path in enumerate(paths):
+            async with aclosing(_lines_of(path, f"locations[{number}]")) as lines:
+                async for row, line in lines:
+                    kind = "row" if path.suffix.lower() in _JSONL_SUFFIXES else "line"
+                    yield row, f"{path}, {kind} {line}"
+        return
+    async with aclosing(_rows(locations, "locations")) as rows:
+        async for row in rows:
+            yield row, None
+
+
 async def update_csv_batches(locations: LocationsInput, batch_rows: int) -> list[bytes]:
     """Validate every update row and cut them into CSV batches of ``batch_rows`` rows.
 
     Each batch is a complete CSV (header included) for one ``add_locations`` call; rows keep
-    their order, so later corrections of a building still override earlier ones.
+    their order, so later corrections of a building still override earlier ones. A list
+    of paths is read as one input, file after file; a bad row's error names file and line.
     """
     if batch_rows < 1:
         raise InvalidInputError("must be >= 1", field="batch_rows")
@@ -156,9 +223,14 @@ async def update_csv_batches(locations: LocationsInput, batch_rows: int) -> list
         batches.append(out.getvalue().encode())
         pending.clear()
 
-    async with aclosing(_rows(locations, "locations")) as rows:
-        async for row in rows:
-            pending.append(validate_update_row(row, index))
+    async with aclosing(_located_rows(locations)) as rows:
+        async for row, where in rows:
+            try:
+                pending.append(validate_update_row(row, index))
+            except InvalidInputError as exc:
+                if where is None:
+                    raise
+                raise InvalidInputError(f"{exc.message} (in {where})", field=exc.field) from None
             index += 1
             if len(pending) >= batch_rows:
                 flush()

@@ -104,6 +104,11 @@ class Watch(Generic[S]):
     submitted: float
 
 
+def more_eager(policy: PollPolicy, than: PollPolicy) -> bool:
+    """True when ``policy`` polls sooner than ``than`` (a lower ceiling, then first step)."""
+    return (policy.max_interval, policy.initial) < (than.max_interval, than.initial)
+
+
 class Poller:
     """The shared wait of one handle: its waiters, their event, and how the polling ended.
 
@@ -112,7 +117,17 @@ class Poller:
     callback, or when its last waiter leaves.
     """
 
-    __slots__ = ("active", "error", "finished", "owner", "schedule", "scope", "waiters", "watch")
+    __slots__ = (
+        "active",
+        "due",
+        "error",
+        "finished",
+        "owner",
+        "schedule",
+        "scope",
+        "waiters",
+        "watch",
+    )
 
     def __init__(self, owner: object, watch: Watch[Any], schedule: PollStrategy) -> None:
         self.owner = owner
@@ -124,6 +139,8 @@ class Poller:
         self.error: BaseException | None = None
         #: The cancel scope of the poll request in flight, if one is.
         self.scope: anyio.CancelScope | None = None
+        #: The sequence number of its one live heap entry (older entries are skipped).
+        self.due = -1
 
 
 class PollScheduler:
@@ -167,6 +184,13 @@ class PollScheduler:
         poller = self._live.get(owner)
         if poller is None:
             poller = self._watch(owner, watch)
+        elif more_eager(watch.policy, poller.watch.policy):
+            # A waiter with its own, more eager policy: the handle's polls follow it from
+            # now on (the most eager policy of a handle's waiters wins).
+            poller.watch = watch
+            poller.schedule = self._strategy(watch.policy, watch.submitted)
+            if poller.scope is None:  # no poll in flight: bring the next one forward
+                self._push(poller, None)
         poller.waiters += 1
         try:
             if budget == math.inf:
@@ -212,7 +236,8 @@ class PollScheduler:
         now = time.monotonic()
         times = self._times.get(poller.watch.query.kind)
         due = now + poller.schedule.next_interval(now, retry_after, times)
-        heapq.heappush(self._heap, (due, next(self._seq), poller))
+        poller.due = seq = next(self._seq)
+        heapq.heappush(self._heap, (due, seq, poller))
         if due < self._sleep_until:
             self._wake.set()
 
@@ -224,14 +249,15 @@ class PollScheduler:
                 now = time.monotonic()
                 throttled = math.inf
                 while heap and heap[0][0] <= now and self._in_flight < self._max_in_flight:
-                    poller = heap[0][2]
-                    if not poller.active:
+                    _, seq, poller = heap[0]
+                    if not poller.active or seq != poller.due:  # stopped, or superseded
                         heapq.heappop(heap)
                         continue
                     query = poller.watch.query
                     later = poller.schedule.defer(now, self._times.get(query.kind))
                     if later > 0:  # re-aimed with what was learned since it was scheduled
-                        heapq.heapreplace(heap, (now + later, next(self._seq), poller))
+                        poller.due = seq = next(self._seq)
+                        heapq.heapreplace(heap, (now + later, seq, poller))
                         continue
                     throttled = rate.poll_wait(self._transport.url(query.api, query.path))
                     prepaid = throttled == 0

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sovfixer_async._config import check_team
 from sovfixer_async._context import JobContext
 from sovfixer_async._errors import ConflictError, InvalidInputError
 from sovfixer_async._jobs import JobHandle
@@ -26,8 +27,20 @@ from sovfixer_async._refs import (
 )
 from sovfixer_async._transport import FilePart, Multipart, Safety
 from sovfixer_async._urls import segment
+from sovfixer_async._workflows import options
 from sovfixer_async.models import UpdateStartRequest, UpdateStatus, unstructure
 from sovfixer_async.models._checks import require_str_list
+
+#: The fields ``start`` sends itself: ``extra_fields`` may not name them.
+START_FIELDS = (
+    "extra_data",
+    "policy_terms",
+    "outputter_name",
+    "output_formats",
+    "metadata",
+    "integrations",
+    "delegate_to_team",
+)
 
 
 class UpdateJob(JobHandle[UpdateStatus]):
@@ -41,7 +54,7 @@ class UpdateJob(JobHandle[UpdateStatus]):
     kind = "update"
     api = "extraction"
     status_type = UpdateStatus
-    __slots__ = ("client_ref", "stage")
+    __slots__ = ("client_ref", "delegate_to_team", "stage")
 
     def __init__(
         self,
@@ -51,14 +64,23 @@ class UpdateJob(JobHandle[UpdateStatus]):
         *,
         client_ref: str | None = None,
         stage: str | None = None,
+        delegate_to_team: str | None = None,
     ):
         super().__init__(context, job_id, status)
         self.client_ref = None if client_ref is None else check_client_ref(client_ref, "client_ref")
         self.stage = stage
+        #: The team its requests act for (sent with ``add_locations`` and ``start``).
+        self.delegate_to_team = None if delegate_to_team is None else check_team(delegate_to_team)
 
     @classmethod
     def from_token(cls, context: JobContext, data: dict[str, Any]) -> UpdateJob:
-        return cls(context, data["id"], client_ref=token_client_ref(data), stage=token_stage(data))
+        return cls(
+            context,
+            data["id"],
+            client_ref=token_client_ref(data),
+            stage=token_stage(data),
+            delegate_to_team=data.get("delegate_to_team"),
+        )
 
     def _token_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -66,6 +88,8 @@ class UpdateJob(JobHandle[UpdateStatus]):
             fields["client_ref"] = self.client_ref
         if self.stage is not None:
             fields["stage"] = self.stage
+        if self.delegate_to_team is not None:
+            fields["delegate_to_team"] = self.delegate_to_team
         return fields
 
     def _status_path(self) -> str:
@@ -89,13 +113,16 @@ class UpdateJob(JobHandle[UpdateStatus]):
 
     async def _send_batches(self, batches: list[bytes]) -> None:
         transport = self._rt.transport
+        team = self.delegate_to_team
+        fields = () if team is None else (("delegate_to_team", team),)
         for number, batch in enumerate(batches, start=1):
             await transport.request(
                 "POST",
                 "extraction",
                 f"/api/v1/sov/update/{segment(self.id)}/add_locations",
                 multipart=Multipart(
-                    files=[FilePart("file", f"locations-{number:04d}.csv", batch, "text/csv")]
+                    fields=fields,
+                    files=[FilePart("file", f"locations-{number:04d}.csv", batch, "text/csv")],
                 ),
                 safety=Safety.SUBMIT,
                 job_id=self.id,
@@ -112,6 +139,8 @@ class UpdateJob(JobHandle[UpdateStatus]):
         policy_terms: Any = None,
         integrations: Sequence[str] | None = None,
         outputter_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> UpdateJob:
         """Start the update (its rows sent); an "already started" answer counts as success.
 
@@ -124,20 +153,25 @@ class UpdateJob(JobHandle[UpdateStatus]):
             output_formats=None
             if output_formats is None
             else require_str_list(output_formats, "output_formats"),
-            metadata=None,
+            metadata=metadata,
             integrations=list(integrations) if integrations is not None else None,
         )
-        await self._start(request)
+        await self._start(request, options.extra(extra_fields, START_FIELDS, form=False))
         return self
 
-    async def _start(self, request: UpdateStartRequest) -> None:
+    async def _start(
+        self, request: UpdateStartRequest, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        body = {**unstructure(request), **(extra or {})}
+        if self.delegate_to_team is not None:
+            body["delegate_to_team"] = self.delegate_to_team
         # "already started" (409): an earlier start, this process's or another's, landed
         with contextlib.suppress(ConflictError):
             await self._rt.transport.request(
                 "POST",
                 "extraction",
                 f"/api/v1/sov/update/{segment(self.id)}/start",
-                json=unstructure(request),
+                json=body,
                 safety=Safety.START,
                 job_id=self.id,
                 what="start of update",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sovfixer_async._context import JobContext
@@ -10,9 +11,13 @@ from sovfixer_async._events import JobSubmitted
 from sovfixer_async._jobs import OutputJob, observe
 from sovfixer_async._transport import Safety
 from sovfixer_async._urls import segment
+from sovfixer_async._workflows import options
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async.models import OutputRequest, OutputStatus, structure
 from sovfixer_async.models._checks import require_nonempty_str
+
+#: Fields ``get_or_create_output`` sends itself: ``extra_fields`` may not name them.
+OUTPUT_FIELDS = ("output_format", "revision", "overwrite_existing", "delegate_to_team")
 
 
 async def get_or_create_output(
@@ -23,9 +28,13 @@ async def get_or_create_output(
     *,
     revision: int,
     overwrite_existing: bool,
+    delegate_to_team: str | int | None = None,
+    extra_fields: Mapping[str, Any] | None = None,
 ) -> OutputJob:
     """Ask for an output; a cached one gives a handle that is already done."""
     require_nonempty_str(sovid_or_sudid, "sovid_or_sudid")
+    team = options.team(context.config, delegate_to_team)
+    extra = options.extra(extra_fields, OUTPUT_FIELDS, form=False)
     request = OutputRequest(
         output_format=output_format, revision=revision, overwrite_existing=overwrite_existing
     )
@@ -33,6 +42,9 @@ async def get_or_create_output(
     body: dict[str, Any] = {"output_format": canonical, "revision": request.revision}
     if request.overwrite_existing:
         body["overwrite_existing"] = True
+    if team is not None:
+        body["delegate_to_team"] = team
+    body.update(extra)
     response = await context.transport.request(
         "POST",
         "extraction",

@@ -12,9 +12,10 @@ from sovfixer_async._locations import LocationsInput, update_csv_batches
 from sovfixer_async._recovery import carry, mark_ambiguous
 from sovfixer_async._refs import INITIATED, client_ref_or_new
 from sovfixer_async._transport import Safety
-from sovfixer_async._update_job import UpdateJob
+from sovfixer_async._update_job import START_FIELDS, UpdateJob
 from sovfixer_async._urls import segment
 from sovfixer_async._webhooks import WebhookReceiver
+from sovfixer_async._workflows import options
 from sovfixer_async._workflows.callbacks import callback
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async.models import (
@@ -41,14 +42,28 @@ async def update_sov(
     integrations: Sequence[str] | None,
     outputter_name: str | None,
     batch_rows: int,
+    metadata: Mapping[str, Any] | None = None,
+    username: str | None = None,
+    delegate_to_team: str | int | None = None,
+    extra_fields: Mapping[str, Any] | None = None,
 ) -> UpdateJob:
-    """Validate everything, then create the update, send its rows and start it."""
+    """Validate everything, then create the update, send its rows and start it.
+
+    ``extra_fields`` go to ``start`` (the request that carries the update's options).
+    """
     require_nonempty_str(sovid, "sovid")
+    team = options.team(context.config, delegate_to_team)
     client_ref = client_ref_or_new(client_ref)
     callback_to_send, bind = callback(callback_url)
     initiate = InitiateUpdateRequest(
         update_type=update_type, callback_url=callback_to_send, client_ref=client_ref
     )
+    initiate_body = unstructure(initiate)
+    if username is not None:
+        initiate_body["username"] = require_nonempty_str(username, "username")
+    if team is not None:
+        initiate_body["delegate_to_team"] = team
+    extra = options.extra(extra_fields, START_FIELDS, form=False)
     formats = None
     if output_formats is not None:
         formats = await catalog.check_formats(
@@ -59,7 +74,7 @@ async def update_sov(
         policy_terms=policy_terms,
         outputter_name=outputter_name,
         output_formats=formats,
-        metadata=None,
+        metadata=metadata,
         integrations=list(integrations) if integrations is not None else None,
     )
     batches = await update_csv_batches(locations, batch_rows)
@@ -69,7 +84,7 @@ async def update_sov(
             "POST",
             "extraction",
             f"/api/v1/sov/{segment(sovid, 'sovid')}/initiate_update",
-            json=unstructure(initiate),
+            json=initiate_body,
             safety=Safety.SUBMIT,
             job_id=sovid,
             what=f"initiate_update of SOV {sovid}",
@@ -78,14 +93,14 @@ async def update_sov(
     except AmbiguousSubmissionError as exc:
         mark_ambiguous(exc, UpdateJob.kind, client_ref, sovid)
         raise
-    job = UpdateJob(context, sudid, client_ref=client_ref, stage=INITIATED)
+    job = UpdateJob(context, sudid, client_ref=client_ref, stage=INITIATED, delegate_to_team=team)
     # Emitted before anything else can fail or be cancelled: its token resumes the update.
     context.emit(JobSubmitted(job.kind, sudid, job.token))
     if bind is not None:
         bind(job)
     try:
         await job._send_batches(batches)
-        await job._start(start)
+        await job._start(start, extra)
     except Exception as exc:
         carry(exc, job, _how_to_finish(job))
         raise

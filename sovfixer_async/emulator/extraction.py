@@ -16,6 +16,7 @@ from aiohttp import web
 from sovfixer_async.emulator import catalog, jobs, views
 from sovfixer_async.emulator.bodies import read_body
 from sovfixer_async.emulator.callbacks import CALLBACKS
+from sovfixer_async.emulator.delegation import accept
 from sovfixer_async.emulator.downloads import serve_blob
 from sovfixer_async.emulator.prepared import read_ahead
 from sovfixer_async.emulator.protocol import (
@@ -87,6 +88,7 @@ def check_sources(values: Sequence[object], field: str) -> list[str]:
 async def create_sov(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     uploads = [f for f in body.files if f.name == "file"]
     if not uploads:
         raise BadRequest("A file is required.", "file")
@@ -198,6 +200,7 @@ async def sov_input(request: web.Request) -> web.StreamResponse:
 async def initiate_update(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     jobs.advance(state)
     sov = _sov(state, request.match_info["sovid"])
     update_type = (body.get_str("update_type") or "API").upper()
@@ -231,6 +234,7 @@ def _open_update(state: EmulatorState, ident: str) -> UpdateJob:
 async def add_locations(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     job = _open_update(state, request.match_info["id"])
     if job.started is not None:
         raise BadRequest(f"Update {job.id} has already been started.", "id")
@@ -250,6 +254,7 @@ async def add_locations(request: web.Request) -> web.Response:
 async def update_start(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     job = _open_update(state, request.match_info["id"])
     if job.started is not None:
         return error_response(409, f"Update {job.id} has already been started.")
@@ -283,6 +288,7 @@ async def update_status(request: web.Request) -> web.Response:
 async def get_or_create_output(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     now = jobs.advance(state)
     ident = request.match_info["id"]
     update = state.update(ident)

@@ -83,7 +83,8 @@ async def activity(request: web.Request) -> web.Response:
     fields = [
         f.strip() for v in query.get_list("fields") or [] for f in str(v).split(",") if f.strip()
     ]
-    unknown = [f for f in fields if f not in views.ACTIVITY_FIELDS]
+    known = views.ACTIVITY_FIELDS | views.EXAMPLE_ACTIVITY_FIELDS
+    unknown = [f for f in fields if f not in known]
     if unknown:
         raise BadRequest(f"Unknown field(s): {', '.join(unknown)}.", "fields")
     status = query.get_str("status")

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from sovfixer_async.emulator import catalog, jobs
 from sovfixer_async.emulator.bodies import read_body
+from sovfixer_async.emulator.delegation import accept
 from sovfixer_async.emulator.extraction import _sov, _state, created
 from sovfixer_async.emulator.protocol import BadRequest, NotFound, iso_ms, origin_of
 from sovfixer_async.emulator.stats import STATS
@@ -40,6 +41,7 @@ async def serverinfo(request: web.Request) -> web.Response:
 async def add_building(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     jobs.advance(state)
     sov = _sov(state, request.match_info["sovid"])
     data = body.get_object("building_data")
@@ -72,6 +74,7 @@ async def shareable_url(request: web.Request) -> web.Response:
 async def submission(request: web.Request) -> web.Response:
     state = _state(request)
     body = await read_body(request)
+    accept(request, body)
     document_type = (body.get_str("document_type") or "SOV").upper()
     if document_type not in catalog.DOCUMENT_TYPES:
         raise BadRequest(f"Unknown document_type {document_type!r}.", "document_type")

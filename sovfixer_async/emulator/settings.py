@@ -55,6 +55,10 @@ def _formats(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value if v.strip())
 
 
+def _teams(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t.strip() for item in value for t in str(item).split(",") if t.strip())
+
+
 def _code(value: object) -> str:
     return str(value).strip().upper()
 
@@ -137,6 +141,8 @@ class EmulatorSettings:
     burst: int | None = field(default=None, validator=_positive_or_none)
     #: Per-route faults in force from the start (more can be added at run time).
     route_faults: tuple[RouteFault, ...] = field(default=(), converter=_route_faults)
+    #: Teams the token may act for with ``delegate_to_team`` (others: 403).
+    delegate_teams: tuple[str, ...] = field(default=(), converter=_teams)
     # -- issue 14: Ping.Data delegation and the source access policy (contract 4.7) --------
     #: Organisation short names the token may pass as ``delegate_to`` (any other: 403).
     delegate_orgs: tuple[str, ...] = field(default=(), converter=tuple)
@@ -288,6 +294,13 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
         help="a per-source cap, 'GG:daily=500,monthly=10000' (repeatable)",
     )
     add("--staff", action="store_true", help="the token is staff (may read others' limits)")
+    add(
+        "--delegate-teams",
+        nargs="+",
+        default=[],
+        metavar="TEAM",
+        help="teams the token may act for with delegate_to_team (others get 403)",
+    )
 
 
 def access_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -300,6 +313,7 @@ def access_settings(args: argparse.Namespace) -> dict[str, Any]:
         "source_allowlist": allowlist,
         "source_quotas": tuple(getattr(args, "source_quota", None) or ()),
         "staff": bool(getattr(args, "staff", False)),
+        "delegate_teams": tuple(getattr(args, "delegate_teams", None) or ()),
     }
 
 

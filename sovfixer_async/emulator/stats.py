@@ -57,6 +57,10 @@ class Stats:
     job_log: JobLog = field(factory=JobLog)
     callbacks: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
     requests: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
+    #: Accepted ``delegate_to_team`` values, with their route (issue 14).
+    delegations: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
+    #: Fields of each job-creating Ping.Extraction request (issue 14; see ``delegation``).
+    submitted: deque[JSONDict] = field(factory=lambda: deque(maxlen=LOG_SIZE))
 
     def reset(self) -> None:
         """Zero every counter and forget the logs (requests in flight stay counted)."""
@@ -70,6 +74,8 @@ class Stats:
         self.faults_injected.clear()
         self.callbacks.clear()
         self.requests.clear()
+        self.delegations.clear()
+        self.submitted.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON body of ``GET /_emulator/stats`` (bounded: logs keep their newest entries)."""
@@ -86,6 +92,8 @@ class Stats:
             "faults_injected": {kind: self.faults_injected[kind] for kind in FAULT_KINDS},
             "callbacks_delivered": self.callbacks_delivered,
             "callbacks": list(self.callbacks),
+            "delegations": list(self.delegations),
+            "submitted": list(self.submitted),
             **self.job_log.snapshot(),
         }
 

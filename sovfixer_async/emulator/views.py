@@ -334,6 +334,8 @@ def activity_entry(state: EmulatorState, sov: Sov, now: float, origin: str) -> d
         "updates": {str(u.revision): row for u, row in zip(updates, update_rows, strict=True)},
         "all_updates": update_rows,
         "latest_revision": max(sov.revisions) if sov.revisions else None,
+        # not in the SDK's SOVData, but asked for by the official activity example
+        "revision": max(sov.revisions) if sov.revisions else None,
         "completed_time": iso_ms(parse.ends) if parse.finished else None,
         "created_time": iso_ms(sov.created),
         "subject": None,
@@ -358,3 +360,5 @@ ACTIVITY_FIELDS = frozenset(
         "data_readiness_score", "data_readiness_notes",
     }
 )  # fmt: skip
+#: Keys outside the SDK's SOVData that official example scripts ask for (issue 14).
+EXAMPLE_ACTIVITY_FIELDS = frozenset({"revision"})

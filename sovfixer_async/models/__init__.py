@@ -56,6 +56,13 @@ from sovfixer_async.models._extraction import (
     UpdateStatus,
 )
 from sovfixer_async.models._limits import SourceAccessPolicy, SourceAllowlist, SourceQuota
+from sovfixer_async.models._misc import (
+    Building,
+    BuildingAdded,
+    ServerInfo,
+    ShareableUrl,
+    SubmissionCreated,
+)
 from sovfixer_async.models._policy_terms import LayerTerm, PerilTerm, PolicyTerms, ZoneTerm
 from sovfixer_async.models._requests import (
     InitiateUpdateRequest,
@@ -67,6 +74,8 @@ from sovfixer_async.models._requests import (
 __all__ = [
     "TERMINAL_STATES",
     "ActivityPage",
+    "Building",
+    "BuildingAdded",
     "BulkEnhanceStatus",
     "BulkRequestInfo",
     "BulkResult",
@@ -102,11 +111,14 @@ __all__ = [
     "ResponseShapeError",
     "ResultStatus",
     "SOVData",
+    "ServerInfo",
+    "ShareableUrl",
     "SourceAccessPolicy",
     "SourceAllowlist",
     "SourceQuota",
     "SourceResult",
     "SourceStatistics",
+    "SubmissionCreated",
     "UpdateData",
     "UpdateRequestInfo",
     "UpdateResult",

@@ -16,6 +16,7 @@ events, models and resume tokens are the async SDK's own.
 """
 
 from sovfixer_async.sync._client import Client
+from sovfixer_async.sync._feeds import HistoryFeed
 from sovfixer_async.sync._handles import (
     BulkEnhanceBatch,
     BulkEnhanceRun,
@@ -30,6 +31,7 @@ __all__ = [
     "BulkEnhanceBatch",
     "BulkEnhanceRun",
     "Client",
+    "HistoryFeed",
     "JobHandle",
     "OutputJob",
     "ParseJob",

@@ -29,6 +29,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 import sovfixer_async as _async
 from sovfixer_async import ClientConfig, Event, SOVFixerError, TransportStats, WebhookReceiver
 from sovfixer_async.models import EnhanceResponse
+from sovfixer_async.sync._extraction import ExtractionTwins
 from sovfixer_async.sync._handles import (
     AnyHandle,
     BulkEnhanceRun,
@@ -102,7 +103,7 @@ def _stop(portal: BlockingPortal) -> None:
         portal.call(portal.stop, True)
 
 
-class Client:
+class Client(ExtractionTwins):
     """Blocking client of the SOVFixer (Ping.Extraction) and Ping.Data APIs.
 
     ``with sovfixer_async.sync.Client(...) as client:`` (or ``client.close()`` when done).
@@ -231,7 +232,6 @@ class Client:
     parse_sov = _submitting(_async.Client.parse_sov, ParseJob)
     bulk_enhance = _submitting(_async.Client.bulk_enhance, BulkEnhanceRun)
     usage = _blocking(_async.Client.usage)
-    history = _iterating(_async.Client.history)
     history_item = _blocking(_async.Client.history_item)
     activity = _iterating(_async.Client.activity)
     download = _blocking(_async.Client.download)

@@ -113,9 +113,12 @@ class JobHandle(Generic[S]):
         """Size and sha256 of each file the last ``download`` wrote."""
         return list(self._handle.files)
 
-    def wait(self, timeout: float | None = None) -> S:
-        """Block until the job is terminal; its status, or ``JobFailed``/``JobTimeout``."""
-        return self._portal.call(self._handle.wait, timeout)
+    def wait(self, timeout: float | None = None, poll: _async.PollPolicy | None = None) -> S:
+        """Block until the job is terminal; its status, or ``JobFailed``/``JobTimeout``.
+
+        ``poll`` is this wait's own poll policy (the most eager of several waiters wins).
+        """
+        return self._portal.call(self._handle.wait, timeout, poll)
 
     def refresh(self) -> S:
         """Fetch the status once, now."""
@@ -145,6 +148,11 @@ class UpdateJob(JobHandle[UpdateStatus]):
         return self._update.client_ref
 
     @property
+    def delegate_to_team(self) -> str | None:
+        """The team its ``add_locations`` and ``start`` act for."""
+        return self._update.delegate_to_team
+
+    @property
     def _update(self) -> _async.UpdateJob:
         handle = self._handle
         assert isinstance(handle, _async.UpdateJob)
@@ -166,6 +174,8 @@ class UpdateJob(JobHandle[UpdateStatus]):
         policy_terms: Any = None,
         integrations: Sequence[str] | None = None,
         outputter_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> UpdateJob:
         """Start the update; an "already started" answer counts as success."""
 
@@ -176,6 +186,8 @@ class UpdateJob(JobHandle[UpdateStatus]):
                 policy_terms=policy_terms,
                 integrations=integrations,
                 outputter_name=outputter_name,
+                metadata=metadata,
+                extra_fields=extra_fields,
             )
 
         self._portal.call(run)

@@ -324,6 +324,54 @@ async def test_with_plugin(
     assert (await sovfixer_emulator.stats())["jobs_created"]["update"] == 1
 
 
+# -- issue 14, Ping.Extraction parity (parity-x) ------------------------------------------
+
+
+async def extraction_parity(client: Client) -> str | None:
+    import sovfixer_async
+    from sovfixer_async import models
+
+    delegated = Client(token="t", delegate_to_team="team-uuid")
+    assert_type(delegated.config.delegate_to_team, str | None)
+    update_job = await client.update_sov(
+        SOVID,
+        [Path("part-1.csv"), Path("part-2.csv")],
+        metadata={"UserInfo": {"UserName": "me"}},
+        username="me",
+        delegate_to_team="team-uuid",
+        extra_fields={"skip_prior_update_reuse": True},
+    )
+    assert_type(await update_job.wait(timeout=60, poll=PollPolicy.fast()), UpdateStatus)
+    parse_job = await client.parse_sov(
+        ["a.xlsx", "b.xlsx"], company="acme", team="uw", allow_ping_data_api=False
+    )
+    assert_type(parse_job, ParseJob)
+    out = await client.get_or_create_output(SOVID, "JSON", delegate_to_team=42)
+    assert_type(out, OutputJob)
+    submission = await client.create_submission("SOV", client_ref="ref-1", filename="x.xlsx")
+    assert_type(submission, UpdateJob)
+    await submission.add_locations(ROWS)
+    assert_type(await submission.start(metadata={"Name": "n"}), UpdateJob)
+    assert_type(await client.server_info(), models.ServerInfo)
+    assert_type(await client.add_building(SOVID, {"bldg_name": "x"}), models.BuildingAdded)
+    assert_type(await client.get_building("i-x!Sheet1!2"), models.Building)
+    assert_type((await client.get_public_shareable_url(SOVID)).url, str)
+    assert_type(client.update_job("s-1-r001"), UpdateJob)
+    assert_type(client.parse_job("s-1"), ParseJob)
+    assert_type(client.output_job("uuid"), OutputJob)
+    assert_type(client.bulk_job("uuid"), BulkEnhanceBatch)
+    async for sov in client.activity(
+        company__short_name=["acme"], completed_time__gte="20240101000000", pingid="p"
+    ):
+        assert_type(sov, SOVData)
+    feed = client.history(follow=True, interval=30)
+    assert_type(feed, sovfixer_async.HistoryFeed)
+    async for record in feed:
+        assert_type(record, HistoryRecord)
+        break
+    return feed.cursor
+
+
 # -- issue 14: Ping.Data parity, the raw escape hatch, networks ----------------------------
 
 

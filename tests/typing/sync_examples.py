@@ -30,7 +30,9 @@ def blocking(client: sync.Client) -> None:
     assert_type(client.list_output_formats(sovid="s-1"), list[OutputFormat])
     assert_type(client.usage(start="-30d"), UsageResponse)
     assert_type(client.enhance(sources=["PG"], address="1 Main St"), EnhanceResponse)
-    assert_type(client.history(page_size=10), Iterator[HistoryRecord])
+    assert_type(client.history(page_size=10), sync.HistoryFeed)  # an Iterator[HistoryRecord]
+    records: Iterator[HistoryRecord] = client.history(page_size=10)
+    assert_type(next(records), HistoryRecord)
     run = client.bulk_enhance("locations.csv", sources=["PG"])
     assert_type(run, sync.BulkEnhanceRun)
     assert_type(run.wait(), BulkRunStatus)
@@ -49,6 +51,27 @@ async def asynchronous(client: sovfixer_async.Client) -> None:
     assert_type(await run.wait(), BulkRunStatus)
     async for record in client.history():
         assert_type(record, HistoryRecord)
+
+
+def blocking_parity(client: sync.Client) -> str | None:
+    from sovfixer_async import PollPolicy
+    from sovfixer_async.models import Building, ServerInfo
+
+    job = client.update_sov("s-1", ["a.csv", "b.csv"], metadata={"Name": "n"}, username="me")
+    assert_type(job.wait(timeout=60, poll=PollPolicy.fast()), UpdateStatus)
+    submission = client.create_submission("SOV", client_ref="r")
+    assert_type(submission, sync.UpdateJob)
+    assert_type(client.server_info(), ServerInfo)
+    assert_type(client.get_building("i-1"), Building)
+    assert_type(client.update_job("s-1-r001"), sync.UpdateJob)
+    assert_type(client.parse_job("s-1"), sync.ParseJob)
+    assert_type(client.output_job("u"), sync.OutputJob)
+    assert_type(client.bulk_job("u"), sync.BulkEnhanceBatch)
+    feed = client.history(follow=True, interval=30)
+    for record in feed:
+        assert_type(record, HistoryRecord)
+        break
+    return feed.cursor
 
 
 def data_parity_blocking(client: sync.Client) -> None:
