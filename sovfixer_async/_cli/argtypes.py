@@ -130,3 +130,29 @@ def no_wait_option(parser: argparse.ArgumentParser, what: str) -> None:
         action="store_true",
         help=f"print the resume token(s) once {what} and exit",
     )
+
+
+def delegate_to_option(parser: argparse.ArgumentParser) -> None:
+    """``-D/--delegate-to ORG`` of the Ping.Data commands (``pingdataapi``'s global option).
+
+    Its default is SUPPRESS so that the spelling before the command is not clobbered.
+    """
+    parser.add_argument(
+        "-D",
+        "--delegate-to",
+        dest="delegate_to",
+        default=argparse.SUPPRESS,
+        metavar="ORG_SHORT_NAME",
+        help="act for another organisation (its short name; needs the delegate permission)",
+    )
+
+
+def delegate_to_team_option(parser: argparse.ArgumentParser) -> None:
+    """``-D/--delegate-to-team UUID`` of ``fix``/``update``/``get-output`` (``sovfixerapi``)."""
+    parser.add_argument(
+        "-D",
+        "--delegate-to-team",
+        dest="delegate_to_team",
+        metavar="TEAM_UUID",
+        help="act for another team (its uuid; needs the delegate permission)",
+    )

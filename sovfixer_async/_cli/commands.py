@@ -122,6 +122,7 @@ async def update(ctx: Context, args: argparse.Namespace) -> int:
                 integrations=args.integrations,
                 callback_url=args.callback_url,
                 client_ref=args.client_ref,
+                delegate_to_team=args.delegate_to_team,
             )
         except InvalidInputError as exc:
             raise located(exc, origins) from None
@@ -154,7 +155,11 @@ async def output(ctx: Context, args: argparse.Namespace) -> int:
     rep.family("output", total=1)
     async with ctx.client() as client, rep.display():
         job = await client.get_or_create_output(
-            args.sovid, args.format, revision=args.revision, overwrite_existing=args.overwrite
+            args.sovid,
+            args.format,
+            revision=args.revision,
+            overwrite_existing=args.overwrite,
+            delegate_to_team=args.delegate_to_team,
         )
         ctx.outs[job.id] = args.out
         rep.track(job)
@@ -183,6 +188,8 @@ async def parse(ctx: Context, args: argparse.Namespace) -> int:
                 update_callback_url=args.update_callback_url,
                 client_ref=args.client_ref,
                 workflow=args.workflow,
+                allow_ping_data_api=None if args.allow_ping_data_api else False,
+                delegate_to_team=args.delegate_to_team,
             )
             jobs.append(job)
             ctx.outs[job.id] = job_folder(args.out, job.id)

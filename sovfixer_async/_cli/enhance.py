@@ -109,6 +109,7 @@ async def enhance_file(ctx: Context, args: argparse.Namespace) -> int:
                 include_raw_response=args.include_raw_response,
                 check_cache=not args.nocache,
                 timeout=args.timeout,
+                delegate_to=getattr(args, "delegate_to", None),
             )
         except InvalidInputError as exc:
             raise renamed(exc, origin, where) from None
@@ -180,6 +181,7 @@ async def enhance_now(ctx: Context, args: argparse.Namespace) -> int:
                     timeout=args.timeout,
                     include_raw_response=args.include_raw_response,
                     check_cache=not args.nocache,
+                    delegate_to=getattr(args, "delegate_to", None),
                     **dict(args.extra),
                 )
             answers[index] = attrs.asdict(answer)

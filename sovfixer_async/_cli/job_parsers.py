@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from sovfixer_async._cli.argtypes import (
     coordinate,
+    delegate_to_option,
+    delegate_to_team_option,
     extra_option,
     formats_option,
     integrations_option,
@@ -108,6 +110,7 @@ def _update(update: argparse.ArgumentParser) -> None:
     integrations_option(update)
     _callback_option(update)
     _client_ref_option(update)
+    delegate_to_team_option(update)
     out_option(update, ".", "where outputs are saved")
     no_wait_option(update, "the update has started")
     noinput_option(update)
@@ -128,6 +131,7 @@ def _output(output: argparse.ArgumentParser) -> None:
         action="store_true",
         help="regenerate on the server even when cached",
     )
+    delegate_to_team_option(output)
     out_option(output, ".", "where the output is saved")
 
 
@@ -155,6 +159,13 @@ def _parse(parse: argparse.ArgumentParser) -> None:
         "--workflow",
         metavar="NAME",
         help="processing workflow (default: the organization's own)",
+    )
+    delegate_to_team_option(parse)
+    parse.add_argument(
+        "--no-ping-data-api",
+        dest="allow_ping_data_api",
+        action="store_false",
+        help="do not let the parse call the Ping.Data API (no enrichment credits spent)",
     )
     out_option(parse, ".", "where outputs are saved")
     no_wait_option(parse, "every file is submitted")
@@ -228,3 +239,4 @@ def _enhance(enhance: argparse.ArgumentParser) -> None:
         "-r", "--include-raw-response", action="store_true", help="ask for raw responses"
     )
     enhance.add_argument("--nocache", action="store_true", help="skip the server's cache")
+    delegate_to_option(enhance)
