@@ -87,6 +87,23 @@ def out_option(parser: argparse.ArgumentParser, default: str, what: str) -> None
     )
 
 
+def write_option(parser: argparse.ArgumentParser) -> None:
+    """``--write/--no-write`` of ``sovfixerapi fix``/``update``/``get-output``."""
+    parser.add_argument(
+        "--write",
+        dest="write",
+        action="store_true",
+        default=True,
+        help="save the outputs (the default)",
+    )
+    parser.add_argument(
+        "--no-write",
+        dest="write",
+        action="store_false",
+        help="wait for the job and report its outputs, but save nothing",
+    )
+
+
 def extra_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument(
         "-E",

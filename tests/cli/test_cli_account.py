@@ -209,3 +209,46 @@ async def test_activity_filters(
     bad = await cli("activity", "--completed_time__lte", "yesterday", *urls)
     assert bad.code == 2
     assert "20240601130000" in bad.stderr
+
+
+async def test_more_official_spellings(
+    cli: Run, urls: list[str], tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    progress = one(await cli("check-progress", SOVID, "--json", *urls), "status")
+    assert (progress["kind"], progress["id"], progress["done"]) == ("parse", SOVID, True)
+    formats = await cli(
+        "list-output-formats",
+        "--division-uuid",
+        "d-1",
+        "--team-uuid",
+        "t-1",
+        "--pretty",
+        "--json",
+        *urls,
+    )
+    assert formats.code == 0, formats.stderr
+    assert "JSON" in {f["output_format"] for f in formats.of("format")}
+    [asked] = [r["query"] for r in emulator.requests() if "output_formats" in r["path"]]
+    assert "division_uuid=d-1" in asked
+    assert "team_uuid=t-1" in asked
+    # --no-overwrite-existing after --overwrite-existing wins (the cached output); --no-write
+    # waits and lists the outputs without saving anything
+    before = (await emulator.stats())["jobs_created"]
+    listed = one(
+        await cli(
+            "get-output",
+            SOVID,
+            "-o",
+            "JSON",
+            "--overwrite-existing",
+            "--no-overwrite-existing",
+            "--no-write",
+            "--json",
+            *urls,
+        ),
+        "result",
+    )
+    assert listed["files"] == []
+    assert listed["outputs"]
+    assert list(tmp_path.glob("*.json")) == []
+    assert (await emulator.stats())["jobs_created"] == before
