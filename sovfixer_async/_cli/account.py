@@ -18,19 +18,11 @@ import anyio
 from sovfixer_async import InvalidInputError
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.info import as_data
+from sovfixer_async._cli.text import printable
 from sovfixer_async.models import SourceAccessPolicy
 
-#: Longest value shown in a text line (``--json`` has it whole).
-MAX_SHOWN = 200
 #: Largest building JSON read from a file or stdin.
 MAX_BUILDING_BYTES = 1 << 20
-
-
-def printable(value: Any, limit: int = MAX_SHOWN) -> str:
-    """``value`` as one safe line: control characters escaped, cut to ``limit``."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def _pairs(fields: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ datasources. Text output is one line per record; ``--json`` one object per line.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -16,7 +17,9 @@ from sovfixer_async import Client, InvalidInputError, NotFoundError
 from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.progress import Reporter
-from sovfixer_async.models import DatasourceConfig, HistoryRecord, SOVData
+from sovfixer_async._cli.sources import describe_source, markdown_source
+from sovfixer_async._cli.text import printable
+from sovfixer_async.models import HistoryRecord, SOVData
 
 #: Files ``activity --download`` fetches at once.
 CONCURRENT_DOWNLOADS = 8
@@ -223,25 +226,6 @@ async def usage(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_source(config: DatasourceConfig) -> str:
-    """A datasource in a few lines (the official ``get-datasource --format pretty``, short)."""
-    name = config.source_name or config.source_code or "datasource"
-    lines = [f"{name} ({config.source_code or '-'})"]
-    lines.append(f"  requires credentials: {'yes' if config.requires_credentials else 'no'}")
-    lines.append(f"  required inputs: {', '.join(config.required_attrs) or 'none'}")
-    lines.append(f"  optional inputs: {', '.join(config.optional_attrs) or 'none'}")
-    if config.supported_countries:
-        lines.append(f"  countries: {', '.join(config.supported_countries)}")
-    if config.supported_us_states:
-        lines.append(f"  US states: {', '.join(config.supported_us_states)}")
-    if config.excluded_us_states:
-        lines.append(f"  excluded US states: {', '.join(config.excluded_us_states)}")
-    for title, fields in (("output", config.output_fields), ("base", config.base_output_fields)):
-        if fields:
-            lines.append(f"  {title} fields: {', '.join(fields)}")
-    return "\n".join(lines)
-
-
 async def datasources(ctx: Context, args: argparse.Namespace) -> int:
     """``datasources [CODE]``: every source this account may use, or one in detail."""
     rep = ctx.reporter
@@ -255,10 +239,17 @@ async def datasources(ctx: Context, args: argparse.Namespace) -> int:
                 known = await client.list_datasources(delegate_to=delegate_to)
                 raise InvalidInputError(
                     f"unknown datasource {args.code!r}; this account has: "
-                    + (", ".join(sorted(known)) or "none"),
+                    + (", ".join(printable(k, 20) for k in sorted(known)) or "none"),
                     field="CODE",
                 ) from None
-            rep.result("datasource", describe_source(config), code=code, **as_data(config))
+            data = as_data(config)
+            if args.format == "markdown":
+                text = markdown_source(config)
+            elif args.format == "json":
+                text = json.dumps(data, indent=2, default=str)
+            else:
+                text = describe_source(config)
+            rep.result("datasource", text, code=code, **data)
             return 0
         found = await client.list_datasources(delegate_to=delegate_to)
     width = max([len(code) for code in found] + [4])
@@ -267,8 +258,8 @@ async def datasources(ctx: Context, args: argparse.Namespace) -> int:
     for code, config in sorted(found.items()):
         rep.result(
             "datasource",
-            f"{code:<{width}} {'yes' if config.requires_credentials else 'no':<11} "
-            f"{config.source_name or ''}".rstrip(),
+            f"{printable(code, 20):<{width}} {'yes' if config.requires_credentials else 'no':<11} "
+            f"{printable(config.source_name or '')}".rstrip(),
             code=code,
             **as_data(config),
         )

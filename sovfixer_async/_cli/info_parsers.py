@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sovfixer_async._cli.argtypes import delegate_to_option, positive_float, positive_int
+from sovfixer_async._cli.sources import FORMATS
 
 Command = Callable[..., argparse.ArgumentParser]
 
@@ -153,4 +154,10 @@ def add_info_commands(command: Command) -> None:
         aliases=["list-datasources", "get-datasource"],
     )
     datasources.add_argument("code", nargs="?", metavar="CODE", help="one source, e.g. PG")
+    datasources.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="pretty",
+        help="how CODE is shown: a few lines (default), Markdown, or JSON (--json: one line)",
+    )
     delegate_to_option(datasources)

@@ -252,3 +252,10 @@ async def test_more_official_spellings(
     assert listed["outputs"]
     assert list(tmp_path.glob("*.json")) == []
     assert (await emulator.stats())["jobs_created"] == before
+    markdown = await cli("get-datasource", "pg", "--format", "markdown", *urls)
+    assert markdown.code == 0, markdown.stderr
+    assert markdown.stdout.startswith("# Ping Geocoding (PG)\n")
+    assert "- **Required:** address" in markdown.stdout
+    as_json = await cli("get-datasource", "PG", "--format", "json", *urls)
+    assert as_json.code == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["source_code"] == "PG"
