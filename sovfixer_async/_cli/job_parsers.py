@@ -254,6 +254,19 @@ def _enhance(enhance: argparse.ArgumentParser) -> None:
     )
     enhance.add_argument("--force", action="store_true", help="replace --out if it exists")
     enhance.add_argument(
+        "--fetch-outputs",
+        dest="fetch_outputs",
+        action="store_true",
+        default=True,
+        help="write a bulk run's merged results to --out (the default)",
+    )
+    enhance.add_argument(
+        "--no-fetch-outputs",
+        dest="fetch_outputs",
+        action="store_false",
+        help="wait for a bulk run and report it, but write no results",
+    )
+    enhance.add_argument(
         "-r", "--include-raw-response", action="store_true", help="ask for raw responses"
     )
     enhance.add_argument("--nocache", action="store_true", help="skip the server's cache")

@@ -151,11 +151,32 @@ async def test_data_commands_act_for_an_organisation(
     )
     assert source["code"] == "PG"
     assert "address" in source["required_attrs"]
+    (tmp_path / "few.txt").write_text("1 Main St, Miami, FL\n\n2 Elm St, Tampa, FL\n")
+    bulk = one(
+        await cli(
+            "-D",
+            ORG,
+            "bulk-enhance",
+            "-f",
+            "few.txt",
+            "-s",
+            "PH",
+            "--no-fetch-outputs",
+            "--json",
+            *urls,
+        ),
+        "result",
+    )
+    assert (bulk["locations"], bulk["path"]) == (2, None)
+    assert not (tmp_path / "results.jsonl").exists()
     calls = list(emulator.state.data_calls)
     assert {c["delegate_to"] for c in calls} == {ORG}
-    assert {"GET /api/v1/enhance", "GET /api/v1/usage", "GET /api/v1/limits"} <= {
-        c["route"] for c in calls
-    }
+    assert {
+        "GET /api/v1/enhance",
+        "GET /api/v1/usage",
+        "GET /api/v1/limits",
+        "POST /api/v1/bulk_enhance",
+    } <= {c["route"] for c in calls}
     assert any("datasources" in c["route"] for c in calls)
 
     stranger = await cli("usage", "-D", "NOT-MINE", *urls)
