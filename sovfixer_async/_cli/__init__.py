@@ -25,10 +25,11 @@ from sovfixer_async import (
     MissingTokenError,
     SOVFixerError,
 )
-from sovfixer_async._cli import commands, enhance, info
+from sovfixer_async._cli import account, commands, enhance, info
 from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import (
+    DELEGATING_COMMANDS,
     PROG,
     UsageError,
     build_emulator_parser,
@@ -64,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if getattr(args, "delegate_to", None) is not None and args.command not in DELEGATING_COMMANDS:
+        parser.error(
+            f"-D/--delegate-to (an organisation) goes with the Ping.Data commands "
+            f"({', '.join(sorted(DELEGATING_COMMANDS))}); {args.command} acts for a team with "
+            "-D/--delegate-to-team after the command, where it takes one"
+        )
     return _run(args)
 
 
@@ -87,6 +94,9 @@ def _run(args: argparse.Namespace) -> int:
         "activity": info.activity,
         "usage": info.usage,
         "datasources": info.datasources,
+        "serverinfo": account.serverinfo,
+        "limits": account.limits,
+        "building": account.building,
     }
     options = globals_of(args)
     _logging(options.verbose)

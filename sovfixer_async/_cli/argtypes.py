@@ -87,6 +87,23 @@ def out_option(parser: argparse.ArgumentParser, default: str, what: str) -> None
     )
 
 
+def write_option(parser: argparse.ArgumentParser) -> None:
+    """``--write/--no-write`` of ``sovfixerapi fix``/``update``/``get-output``."""
+    parser.add_argument(
+        "--write",
+        dest="write",
+        action="store_true",
+        default=True,
+        help="save the outputs (the default)",
+    )
+    parser.add_argument(
+        "--no-write",
+        dest="write",
+        action="store_false",
+        help="wait for the job and report its outputs, but save nothing",
+    )
+
+
 def extra_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument(
         "-E",
@@ -129,4 +146,30 @@ def no_wait_option(parser: argparse.ArgumentParser, what: str) -> None:
         dest="no_wait",
         action="store_true",
         help=f"print the resume token(s) once {what} and exit",
+    )
+
+
+def delegate_to_option(parser: argparse.ArgumentParser) -> None:
+    """``-D/--delegate-to ORG`` of the Ping.Data commands (``pingdataapi``'s global option).
+
+    Its default is SUPPRESS so that the spelling before the command is not clobbered.
+    """
+    parser.add_argument(
+        "-D",
+        "--delegate-to",
+        dest="delegate_to",
+        default=argparse.SUPPRESS,
+        metavar="ORG_SHORT_NAME",
+        help="act for another organisation (its short name; needs the delegate permission)",
+    )
+
+
+def delegate_to_team_option(parser: argparse.ArgumentParser) -> None:
+    """``-D/--delegate-to-team UUID`` of ``fix``/``update``/``get-output`` (``sovfixerapi``)."""
+    parser.add_argument(
+        "-D",
+        "--delegate-to-team",
+        dest="delegate_to_team",
+        metavar="TEAM_UUID",
+        help="act for another team (its uuid; needs the delegate permission)",
     )

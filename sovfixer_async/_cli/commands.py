@@ -73,15 +73,38 @@ def located(exc: InvalidInputError, origins: list[tuple[str, int]]) -> InvalidIn
 
 
 async def finish(
-    ctx: Context, handle: JobHandle[Any] | BulkEnhanceRun, out: str, force: bool
+    ctx: Context,
+    handle: JobHandle[Any] | BulkEnhanceRun,
+    out: str,
+    force: bool,
+    *,
+    write: bool = True,
 ) -> int:
-    """Wait for a job, download its outputs into ``out``; 1 when the job failed."""
+    """Wait for a job, download its outputs into ``out``; 1 when the job failed.
+
+    ``write=False`` (``--no-write``): the job's outputs are listed, nothing is saved.
+    """
     rep = ctx.reporter
     try:
         await handle.wait()
     except JobFailed:
         rep.delivered.add(handle.id)  # nothing to resume: the failure line came with the event
         return 1
+    if not write:
+        rep.delivered.add(handle.id)
+        fields = status_fields(handle)
+        names = [o["filename"] or o["url"] for o in fields.get("outputs", [])]
+        rep.result(
+            "result",
+            f"done {handle.kind} {handle.id}: {len(names)} output(s), not saved (--no-write)",
+            kind=handle.kind,
+            id=handle.id,
+            state=handle.state,
+            token=handle.token,
+            files=[],
+            outputs=fields.get("outputs", []),
+        )
+        return 0
     paths = await handle.download(out, overwrite=force)
     rep.delivered.add(handle.id)
     files = [{"path": str(f.path), "size": f.size, "sha256": f.sha256} for f in handle.files]
@@ -122,6 +145,7 @@ async def update(ctx: Context, args: argparse.Namespace) -> int:
                 integrations=args.integrations,
                 callback_url=args.callback_url,
                 client_ref=args.client_ref,
+                delegate_to_team=args.delegate_to_team,
             )
         except InvalidInputError as exc:
             raise located(exc, origins) from None
@@ -130,7 +154,7 @@ async def update(ctx: Context, args: argparse.Namespace) -> int:
         if args.no_wait:
             started(ctx, job, "started")
             return 0
-        return await finish(ctx, job, args.out, args.force)
+        return await finish(ctx, job, args.out, args.force, write=args.write)
 
 
 def started(ctx: Context, handle: JobHandle[Any] | BulkEnhanceRun, what: str) -> None:
@@ -154,11 +178,15 @@ async def output(ctx: Context, args: argparse.Namespace) -> int:
     rep.family("output", total=1)
     async with ctx.client() as client, rep.display():
         job = await client.get_or_create_output(
-            args.sovid, args.format, revision=args.revision, overwrite_existing=args.overwrite
+            args.sovid,
+            args.format,
+            revision=args.revision,
+            overwrite_existing=args.overwrite,
+            delegate_to_team=args.delegate_to_team,
         )
         ctx.outs[job.id] = args.out
         rep.track(job)
-        return await finish(ctx, job, args.out, args.force)
+        return await finish(ctx, job, args.out, args.force, write=args.write)
 
 
 async def parse(ctx: Context, args: argparse.Namespace) -> int:
@@ -183,6 +211,8 @@ async def parse(ctx: Context, args: argparse.Namespace) -> int:
                 update_callback_url=args.update_callback_url,
                 client_ref=args.client_ref,
                 workflow=args.workflow,
+                allow_ping_data_api=None if args.allow_ping_data_api else False,
+                delegate_to_team=args.delegate_to_team,
             )
             jobs.append(job)
             ctx.outs[job.id] = job_folder(args.out, job.id)
@@ -195,10 +225,12 @@ async def parse(ctx: Context, args: argparse.Namespace) -> int:
             for job in jobs:
                 started(ctx, job, "submitted")
             return 0
-        return await finish_all(ctx, jobs, args.out, args.force)
+        return await finish_all(ctx, jobs, args.out, args.force, write=args.write)
 
 
-async def finish_all(ctx: Context, jobs: list[JobHandle[Any]], out: str, force: bool) -> int:
+async def finish_all(
+    ctx: Context, jobs: list[JobHandle[Any]], out: str, force: bool, *, write: bool = True
+) -> int:
     """Wait for many jobs, downloading each as it completes; 1 when any failed."""
     status = 0
     async with anyio.create_task_group() as tg:
@@ -210,7 +242,7 @@ async def finish_all(ctx: Context, jobs: list[JobHandle[Any]], out: str, force: 
                 continue
 
             async def fetch(job: JobHandle[Any]) -> None:
-                await finish(ctx, job, job_folder(out, job.id), force)
+                await finish(ctx, job, job_folder(out, job.id), force, write=write)
 
             tg.start_soon(fetch, job)
     return status
@@ -228,7 +260,9 @@ def job_folder(out: str, job_id: str) -> str:
 async def formats(ctx: Context, args: argparse.Namespace) -> int:
     """``formats``: the output formats the account may request."""
     async with ctx.client(progress=False) as client:
-        found = await client.list_output_formats(sovid=args.sovid)
+        found = await client.list_output_formats(
+            sovid=args.sovid, division_uuid=args.division_uuid, team_uuid=args.team_uuid
+        )
     rep = ctx.reporter
     if rep.mode != "json":
         rep.result("formats", f"{'FORMAT':<24} {'EXT':<6} LABEL")

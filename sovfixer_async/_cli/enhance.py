@@ -73,8 +73,8 @@ def address_lines(text: str) -> Iterator[tuple[int, str]]:
 
 async def enhance_file(ctx: Context, args: argparse.Namespace) -> int:
     """A bulk run of INPUT, or of ``-a`` addresses then ``-f`` FILE's lines."""
-    target = Path(args.out)
-    if target.exists() and not args.force:
+    target: Path | None = Path(args.out) if args.fetch_outputs else None
+    if target is not None and target.exists() and not args.force:
         raise InvalidInputError(f"{target} exists; pass --force to replace it", field="--out")
     locations: Any = args.input
     origin = args.input
@@ -109,30 +109,33 @@ async def enhance_file(ctx: Context, args: argparse.Namespace) -> int:
                 include_raw_response=args.include_raw_response,
                 check_cache=not args.nocache,
                 timeout=args.timeout,
+                delegate_to=getattr(args, "delegate_to", None),
             )
         except InvalidInputError as exc:
             raise renamed(exc, origin, where) from None
-        ctx.outs[run.id] = str(target)
+        ctx.outs[run.id] = args.out
         rep.track(run)
         return await finish_run(ctx, run, target)
 
 
-async def finish_run(ctx: Context, run: BulkEnhanceRun, target: Path) -> int:
-    """Wait for a run, copy its merged results to ``target``; 1 when a batch failed."""
+async def finish_run(ctx: Context, run: BulkEnhanceRun, target: Path | None) -> int:
+    """Wait for a run, copy its merged results to ``target`` (None: write nothing,
+    ``--no-fetch-outputs``); 1 when a batch failed."""
     rep = ctx.reporter
     try:
         status = await run.wait()
     except JobFailed:
         rep.delivered.add(run.id)
         return 1
-    assert run.merged_path is not None
-    await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
+    if target is not None:
+        assert run.merged_path is not None
+        await anyio.to_thread.run_sync(copy_atomic, run.merged_path, target)
     rep.delivered.add(run.id)
     rep.result(
         "result",
         f"done enhance {run.id}: {status.num_requested:,} locations, "
         f"{status.num_problems:,} with problems, {status.num_failed_batches} failed "
-        f"batches -> {target}",
+        f"batches -> {target if target is not None else 'not written (--no-fetch-outputs)'}",
         kind=run.kind,
         id=run.id,
         state=status.state,
@@ -141,7 +144,7 @@ async def finish_run(ctx: Context, run: BulkEnhanceRun, target: Path) -> int:
         completed=status.num_completed,
         problems=status.num_problems,
         failed_batches=status.num_failed_batches,
-        path=str(target),
+        path=str(target) if target is not None else None,
     )
     return 1 if status.num_failed_batches else 0
 
@@ -180,6 +183,7 @@ async def enhance_now(ctx: Context, args: argparse.Namespace) -> int:
                     timeout=args.timeout,
                     include_raw_response=args.include_raw_response,
                     check_cache=not args.nocache,
+                    delegate_to=getattr(args, "delegate_to", None),
                     **dict(args.extra),
                 )
             answers[index] = attrs.asdict(answer)

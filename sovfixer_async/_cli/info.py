@@ -4,25 +4,23 @@ datasources. Text output is one line per record; ``--json`` one object per line.
 from __future__ import annotations
 
 import argparse
-from collections import deque
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import anyio
 import attrs
 
-from sovfixer_async import (
-    APIConnectionError,
-    Client,
-    InternalServerError,
-    InvalidInputError,
-    RateLimitError,
-)
+from sovfixer_async import Client, InvalidInputError, NotFoundError
 from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
-from sovfixer_async.models import DatasourceConfig, HistoryRecord, SOVData
+from sovfixer_async._cli.progress import Reporter
+from sovfixer_async._cli.sources import describe_source, markdown_source
+from sovfixer_async._cli.text import printable
+from sovfixer_async.models import HistoryRecord, SOVData
 
-#: Record ids remembered by ``history --follow`` to drop a page the server sends again.
-SEEN_IDS = 10_000
 #: Files ``activity --download`` fetches at once.
 CONCURRENT_DOWNLOADS = 8
 
@@ -56,40 +54,63 @@ def history_line(record: HistoryRecord) -> str:
 async def history(ctx: Context, args: argparse.Namespace) -> int:
     """``history [--follow]``: records oldest first; with ``--follow``, new ones as they come.
 
-    Following keeps the cursor (the last record's id), sleeps ``--interval`` between looks,
-    and drops records already printed (a page sent again). Ctrl-C ends it with status 0 and
-    the command that continues from the cursor on stderr.
+    The library's feed keeps the cursor, drops records sent again and, when following,
+    looks again every ``--interval`` seconds, outliving a bad minute of the server (each
+    missed look is a warning here). Ctrl-C ends a follower with status 0 and the command
+    that continues from the cursor on stderr.
     """
     rep = ctx.reporter
-    cursor: str | None = args.cursor_id
-    seen: deque[str] = deque(maxlen=SEEN_IDS)
-    seen_set: set[str] = set()
     if args.follow:
         ctx.interrupt_quietly = True
+        if args.cursor_id is not None:
+            ctx.continue_hint = _continue(ctx, args, args.cursor_id)
     async with ctx.client(progress=False) as client:
-        while True:
-            start = args.start if cursor is None else None
-            try:
-                async for record in client.history(
-                    start=start, cursor_id=cursor, page_size=args.page_size
-                ):
-                    cursor = record.id
-                    ctx.continue_hint = _continue(ctx, args, cursor)
-                    if record.id in seen_set:
-                        continue
-                    if len(seen) == seen.maxlen:
-                        seen_set.discard(seen[0])
-                    seen.append(record.id)
-                    seen_set.add(record.id)
-                    rep.result("record", history_line(record), **as_data(record))
-            except (APIConnectionError, InternalServerError, RateLimitError) as exc:
-                if not args.follow:
-                    raise
-                # A follower outlives a bad minute of the server: the next look retries.
-                rep.warn(f"history: {exc}; looking again in {args.interval:g} s")
-            if not args.follow:
-                return 0
-            await anyio.sleep(args.interval)
+        feed = client.history(
+            start=args.start,
+            cursor_id=args.cursor_id,
+            page_size=args.page_size,
+            follow=args.follow,
+            interval=args.interval,
+        )
+        with _missed_looks(rep, args.interval) if args.follow else nullcontext():
+            async for record in feed:
+                ctx.continue_hint = _continue(ctx, args, feed.cursor or record.id)
+                rep.result("record", history_line(record), **as_data(record))
+    return 0
+
+
+class _MissedLook(logging.Handler):
+    """A followed feed's missed look (logged by the library) as a warning line."""
+
+    def __init__(self, rep: Reporter, interval: float) -> None:
+        super().__init__(logging.INFO)
+        self.rep = rep
+        self.interval = interval
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg != MISSED_LOOK or not record.args:
+            return
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        self.rep.warn(f"history: {args[0]}; looking again in {self.interval:g} s")
+
+
+#: The library's log message for a followed feed's missed look.
+MISSED_LOOK = "history feed: missed poll (%s); trying again"
+
+
+@contextmanager
+def _missed_looks(rep: Reporter, interval: float) -> Iterator[None]:
+    logger = logging.getLogger("sovfixer_async")
+    handler = _MissedLook(rep, interval)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _continue(ctx: Context, args: argparse.Namespace, cursor: str) -> str:
@@ -148,6 +169,14 @@ async def activity(ctx: Context, args: argparse.Namespace) -> int:
             origin=args.origin,
             status=args.status,
             cursor_id=args.cursor_id,
+            prev_cursor_id=args.prev_cursor_id,
+            company__short_name=args.company__short_name,
+            division__short_name=args.division__short_name,
+            pingid=args.pingid,
+            completed_time__gt=args.completed_time__gt,
+            completed_time__gte=args.completed_time__gte,
+            completed_time__lt=args.completed_time__lt,
+            completed_time__lte=args.completed_time__lte,
         ):
             rep.result("activity", activity_line(item), **as_data(item))
             if args.download is not None and item.id:
@@ -178,7 +207,13 @@ async def _fetch(
 async def usage(ctx: Context, args: argparse.Namespace) -> int:
     """``usage``: credits by source over the range (totals first, then each bucket)."""
     async with ctx.client(progress=False) as client:
-        answer = await client.usage(start=args.start, end=args.end, username=args.username)
+        answer = await client.usage(
+            start=args.start,
+            end=args.end,
+            username=args.username,
+            org_short_name=args.org_short_name,
+            delegate_to=getattr(args, "delegate_to", None),
+        )
     rep = ctx.reporter
     lines = [
         f"credits {_when(answer.start)} .. {_when(answer.end)} (by {answer.granularity or '-'}):"
@@ -191,48 +226,40 @@ async def usage(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_source(config: DatasourceConfig) -> str:
-    """A datasource in a few lines (the official ``get-datasource --format pretty``, short)."""
-    name = config.source_name or config.source_code or "datasource"
-    lines = [f"{name} ({config.source_code or '-'})"]
-    lines.append(f"  requires credentials: {'yes' if config.requires_credentials else 'no'}")
-    lines.append(f"  required inputs: {', '.join(config.required_attrs) or 'none'}")
-    lines.append(f"  optional inputs: {', '.join(config.optional_attrs) or 'none'}")
-    if config.supported_countries:
-        lines.append(f"  countries: {', '.join(config.supported_countries)}")
-    if config.supported_us_states:
-        lines.append(f"  US states: {', '.join(config.supported_us_states)}")
-    if config.excluded_us_states:
-        lines.append(f"  excluded US states: {', '.join(config.excluded_us_states)}")
-    for title, fields in (("output", config.output_fields), ("base", config.base_output_fields)):
-        if fields:
-            lines.append(f"  {title} fields: {', '.join(fields)}")
-    return "\n".join(lines)
-
-
 async def datasources(ctx: Context, args: argparse.Namespace) -> int:
     """``datasources [CODE]``: every source this account may use, or one in detail."""
-    async with ctx.client(progress=False) as client:
-        found = await client.list_datasources()
     rep = ctx.reporter
-    if args.code is not None:
-        config = found.get(args.code.upper())
-        if config is None:
-            raise InvalidInputError(
-                f"unknown datasource {args.code!r}; this account has: "
-                + (", ".join(sorted(found)) or "none"),
-                field="CODE",
-            )
-        rep.result("datasource", describe_source(config), code=args.code.upper(), **as_data(config))
-        return 0
+    delegate_to = getattr(args, "delegate_to", None)
+    async with ctx.client(progress=False) as client:
+        if args.code is not None:
+            code = args.code.strip().upper()
+            try:
+                config = await client.get_datasource(code, delegate_to=delegate_to)
+            except NotFoundError:
+                known = await client.list_datasources(delegate_to=delegate_to)
+                raise InvalidInputError(
+                    f"unknown datasource {args.code!r}; this account has: "
+                    + (", ".join(printable(k, 20) for k in sorted(known)) or "none"),
+                    field="CODE",
+                ) from None
+            data = as_data(config)
+            if args.format == "markdown":
+                text = markdown_source(config)
+            elif args.format == "json":
+                text = json.dumps(data, indent=2, default=str)
+            else:
+                text = describe_source(config)
+            rep.result("datasource", text, code=code, **data)
+            return 0
+        found = await client.list_datasources(delegate_to=delegate_to)
     width = max([len(code) for code in found] + [4])
     if rep.mode != "json":
         rep.result("datasources", f"{'CODE':<{width}} {'CREDENTIALS':<11} NAME")
     for code, config in sorted(found.items()):
         rep.result(
             "datasource",
-            f"{code:<{width}} {'yes' if config.requires_credentials else 'no':<11} "
-            f"{config.source_name or ''}".rstrip(),
+            f"{printable(code, 20):<{width}} {'yes' if config.requires_credentials else 'no':<11} "
+            f"{printable(config.source_name or '')}".rstrip(),
             code=code,
             **as_data(config),
         )

@@ -10,7 +10,8 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime
 
-from sovfixer_async._cli.argtypes import positive_float, positive_int
+from sovfixer_async._cli.argtypes import delegate_to_option, positive_float, positive_int
+from sovfixer_async._cli.sources import FORMATS
 
 Command = Callable[..., argparse.ArgumentParser]
 
@@ -27,6 +28,31 @@ def start_time(text: str) -> datetime:
     raise argparse.ArgumentTypeError(
         f"expected a date like 2024-06-01 or '2024-06-01 13:00:00', got {text!r}"
     )
+
+
+def utc_time(text: str) -> datetime:
+    """A completed-time filter: a ``--start`` format or the API's ``YYYYMMDDHHMMSS`` (UTC)."""
+    if len(text) == 14 and text.isdigit():
+        try:
+            return datetime.strptime(text, "%Y%m%d%H%M%S")
+        except ValueError:
+            pass
+    try:
+        return start_time(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a UTC time like 2024-06-01, '2024-06-01 13:00:00' or 20240601130000, "
+            f"got {text!r}"
+        ) from None
+
+
+#: ``activity``'s completed-time filters, spelled as the API's (and ``--company__short_name``).
+COMPLETED_FILTERS = (
+    ("gt", "after"),
+    ("gte", "at or after"),
+    ("lt", "before"),
+    ("lte", "at or before"),
+)
 
 
 def _page_size(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +100,7 @@ def add_info_commands(command: Command) -> None:
     activity = command("activity", "list recent submissions (SOVs with their updates)")
     activity.add_argument("--id", "--sovid", dest="sovid", metavar="SOVID", help="one SOV")
     activity.add_argument("--cursor-id", metavar="ID", help="start from this cursor")
+    activity.add_argument("--prev-cursor-id", metavar="ID", help="page backwards from this cursor")
     _page_size(activity)
     activity.add_argument(
         "--fields", action="append", metavar="NAME", help="fields to return (repeatable)"
@@ -81,6 +108,21 @@ def add_info_commands(command: Command) -> None:
     activity.add_argument("--search", metavar="TEXT", help="filter key fields by this text")
     activity.add_argument("--origin", choices=("api", "email"))
     activity.add_argument("--status", choices=("P", "I", "E", "R", "C", "F"))
+    for name in ("company", "division"):
+        activity.add_argument(
+            f"--{name}__short_name",
+            action="append",
+            metavar="SHORT_NAME",
+            help=f"only this {name}'s SOVs (repeatable)",
+        )
+    activity.add_argument("--pingid", metavar="PINGID", help="one SOV by its Ping id")
+    for op, words in COMPLETED_FILTERS:
+        activity.add_argument(
+            f"--completed_time__{op}",
+            type=utc_time,
+            metavar="TIME",
+            help=f"completed {words} TIME (UTC: 2024-06-01, '2024-06-01 13:00:00', 20240601130000)",
+        )
     activity.add_argument(
         "-n", "--max", type=positive_int, metavar="N", help="stop after N records (default all)"
     )
@@ -99,6 +141,12 @@ def add_info_commands(command: Command) -> None:
     usage.add_argument("--start", metavar="WHEN", help="-5m, -1h, -30d or an ISO time (-30d)")
     usage.add_argument("--end", metavar="WHEN", help="as --start (default now)")
     usage.add_argument("--username", metavar="NAME", help="another user's usage (staff only)")
+    usage.add_argument(
+        "--org-short-name",
+        metavar="ORG",
+        help="an organisation's usage (staff only; not with --username)",
+    )
+    delegate_to_option(usage)
 
     datasources = command(
         "datasources",
@@ -106,3 +154,10 @@ def add_info_commands(command: Command) -> None:
         aliases=["list-datasources", "get-datasource"],
     )
     datasources.add_argument("code", nargs="?", metavar="CODE", help="one source, e.g. PG")
+    datasources.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="pretty",
+        help="how CODE is shown: a few lines (default), Markdown, or JSON (--json: one line)",
+    )
+    delegate_to_option(datasources)

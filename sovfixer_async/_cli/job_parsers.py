@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from sovfixer_async._cli.argtypes import (
     coordinate,
+    delegate_to_option,
+    delegate_to_team_option,
     extra_option,
     formats_option,
     integrations_option,
@@ -20,6 +22,7 @@ from sovfixer_async._cli.argtypes import (
     non_negative_float,
     out_option,
     positive_int,
+    write_option,
 )
 from sovfixer_async.models import DocumentType, UpdateType
 
@@ -75,6 +78,14 @@ def add_job_commands(command: Command) -> None:
         aliases=["list-output-formats"],
     )
     formats.add_argument("--sovid", metavar="ID", help="formats available for this SOV")
+    formats.add_argument("--division-uuid", metavar="UUID", help="formats of this division")
+    formats.add_argument("--team-uuid", metavar="UUID", help="formats of this team")
+    formats.add_argument(
+        "--pretty", action="store_true", help="(accepted for the official CLI; text is default)"
+    )
+    check = command("check-progress", "print a parse job's status once (status SOVID --kind parse)")
+    check.add_argument("resume_token", metavar="SOVID", help="the SOV id of the parse")
+    check.set_defaults(command="status", kind="parse")
     for name, text in (
         ("status", "print a job's status once (a resume token, or an id with --kind)"),
         ("resume", "wait for a job again (a resume token, or an id with --kind), download it"),
@@ -108,7 +119,9 @@ def _update(update: argparse.ArgumentParser) -> None:
     integrations_option(update)
     _callback_option(update)
     _client_ref_option(update)
+    delegate_to_team_option(update)
     out_option(update, ".", "where outputs are saved")
+    write_option(update)
     no_wait_option(update, "the update has started")
     noinput_option(update)
 
@@ -128,7 +141,15 @@ def _output(output: argparse.ArgumentParser) -> None:
         action="store_true",
         help="regenerate on the server even when cached",
     )
+    output.add_argument(
+        "--no-overwrite-existing",
+        dest="overwrite",
+        action="store_false",
+        help="use the cached output if there is one (the default)",
+    )
+    delegate_to_team_option(output)
     out_option(output, ".", "where the output is saved")
+    write_option(output)
 
 
 def _parse(parse: argparse.ArgumentParser) -> None:
@@ -156,7 +177,15 @@ def _parse(parse: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="processing workflow (default: the organization's own)",
     )
+    delegate_to_team_option(parse)
+    parse.add_argument(
+        "--no-ping-data-api",
+        dest="allow_ping_data_api",
+        action="store_false",
+        help="do not let the parse call the Ping.Data API (no enrichment credits spent)",
+    )
     out_option(parse, ".", "where outputs are saved")
+    write_option(parse)
     no_wait_option(parse, "every file is submitted")
     noinput_option(parse)
 
@@ -225,6 +254,20 @@ def _enhance(enhance: argparse.ArgumentParser) -> None:
     )
     enhance.add_argument("--force", action="store_true", help="replace --out if it exists")
     enhance.add_argument(
+        "--fetch-outputs",
+        dest="fetch_outputs",
+        action="store_true",
+        default=True,
+        help="write a bulk run's merged results to --out (the default)",
+    )
+    enhance.add_argument(
+        "--no-fetch-outputs",
+        dest="fetch_outputs",
+        action="store_false",
+        help="wait for a bulk run and report it, but write no results",
+    )
+    enhance.add_argument(
         "-r", "--include-raw-response", action="store_true", help="ask for raw responses"
     )
     enhance.add_argument("--nocache", action="store_true", help="skip the server's cache")
+    delegate_to_option(enhance)

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from attrs import frozen
 
 from sovfixer_async import __version__
+from sovfixer_async._cli.account_parsers import add_account_commands
 from sovfixer_async._cli.argtypes import (
     ENVIRONMENTS,
     environment,
@@ -38,8 +39,13 @@ VALUE_OPTIONS = frozenset(
         "-e",
         "--environment",
         "--max-connections",
+        "-D",
+        "--delegate-to",
     }
 )
+
+#: The Ping.Data commands a ``-D/--delegate-to`` before the command applies to.
+DELEGATING_COMMANDS = frozenset({"enhance", "usage", "datasources", "limits"})
 
 
 class UsageError(Exception):
@@ -131,6 +137,15 @@ def build_parser() -> Parser:
         "130 interrupted (resume tokens are printed on stderr).",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "-D",
+        "--delegate-to",
+        dest="delegate_to",
+        default=argparse.SUPPRESS,
+        metavar="ORG_SHORT_NAME",
+        help="(before the command, as pingdataapi takes it) act for another organisation on "
+        f"the Ping.Data commands: {', '.join(sorted(DELEGATING_COMMANDS))}",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -160,6 +175,7 @@ def build_parser() -> Parser:
 
     add_job_commands(command)
     add_info_commands(command)
+    add_account_commands(command, parent, Parser)
 
     # Listed for --help only: main() hands ``emulator ...`` to build_emulator_parser().
     sub.add_parser("emulator", help=EMULATOR_HELP, add_help=False)
