@@ -17,7 +17,7 @@ import anyio
 from sovfixer_async._bulk import _files
 from sovfixer_async.ledger import _store
 from sovfixer_async.ledger._db import Database, Tx
-from sovfixer_async.ledger._types import LedgerError
+from sovfixer_async.ledger._types import LedgerDataError, LedgerError
 from sovfixer_async.models import SourceResult
 
 #: Bytes one batch's results may inflate to when read back.
@@ -55,14 +55,14 @@ def _unplanned_lines(body_data: bytes | None, reason: str) -> list[bytes]:
             lines.append(json.dumps({"id": str(location["id"]), "results": results}).encode())
         return lines
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise LedgerError("a batch body in the ledger is unreadable") from None
+        raise LedgerDataError("a batch body in the ledger is unreadable") from None
 
 
 def _inflate(data: bytes) -> bytes:
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out = inflater.decompress(data, MAX_BATCH_RESULTS + 1)
     if len(out) > MAX_BATCH_RESULTS or inflater.unconsumed_tail:
-        raise LedgerError(f"a batch's results inflate past {MAX_BATCH_RESULTS} bytes")
+        raise LedgerDataError(f"a batch's results inflate past {MAX_BATCH_RESULTS} bytes")
     return out
 
 
@@ -72,7 +72,7 @@ def _batch_lines(tx: Tx, *, item_id: int) -> list[bytes]:
         try:
             return _inflate(bytes(row[0])).splitlines()
         except zlib.error:
-            raise LedgerError(f"ledger item {item_id}: its results are unreadable") from None
+            raise LedgerDataError(f"ledger item {item_id}: its results are unreadable") from None
     item = _store.load(tx, item_id)
     why = item.reason or f"this batch is {item.state}"
     return _unplanned_lines(item.input, f"no result: {why}")
@@ -95,7 +95,7 @@ async def results(db: Database, run_id: str) -> AsyncIterator[tuple[str, dict[st
         lines = await db.run(partial(_batch_lines, item_id=int(item_id)), write=False)
         for line in lines:
             if len(line) > MAX_LINE:
-                raise LedgerError(f"ledger item {item_id}: a result line is too long")
+                raise LedgerDataError(f"ledger item {item_id}: a result line is too long")
             try:
                 entry = json.loads(line)
                 location_id = entry["id"]
@@ -106,5 +106,7 @@ async def results(db: Database, run_id: str) -> AsyncIterator[tuple[str, dict[st
                     for source, value in entry["results"].items()
                 }
             except (ValueError, KeyError, TypeError, AttributeError):
-                raise LedgerError(f"ledger item {item_id}: a result line is unreadable") from None
+                raise LedgerDataError(
+                    f"ledger item {item_id}: a result line is unreadable"
+                ) from None
             yield location_id, by_source

@@ -9,6 +9,7 @@ in ``ledger_evidence`` (append-only) and adopts the job when the item is held.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,9 +21,11 @@ from sovfixer_async.ledger._types import (
     HELD,
     KINDS,
     PLANNED,
+    STATES,
     SUBMITTED,
     SUBMITTING,
     HeldItem,
+    LedgerDataError,
     LedgerError,
     LedgerStatus,
 )
@@ -65,18 +68,31 @@ def _item(row: Sequence[Any]) -> Item:
     (item_id, kind, state, run_id, seq, params, data, name, size) = row[:9]
     (client_ref, job_id, token, epoch, attempts, reason, duplicates) = row[9:]
     if kind not in KINDS:
-        raise LedgerError(f"ledger item {item_id} has an unknown kind")
+        raise LedgerDataError(f"ledger item {item_id} has an unknown kind")
     if not isinstance(params, str) or len(params) > MAX_PARAMS:
-        raise LedgerError(f"ledger item {item_id} has unreadable parameters")
+        raise LedgerDataError(f"ledger item {item_id} has unreadable parameters")
     try:
         decoded = json.loads(params)
     except ValueError:
-        raise LedgerError(f"ledger item {item_id} has unreadable parameters") from None
+        raise LedgerDataError(f"ledger item {item_id} has unreadable parameters") from None
     if not isinstance(decoded, dict):
-        raise LedgerError(f"ledger item {item_id} has unreadable parameters")
+        raise LedgerDataError(f"ledger item {item_id} has unreadable parameters")
+    if state not in STATES:
+        raise LedgerDataError(f"ledger item {item_id} has an unknown state")
+    if run_id is not None:
+        try:
+            if str(uuid.UUID(run_id)) != run_id:
+                raise ValueError
+        except (TypeError, ValueError, AttributeError):
+            raise LedgerDataError(f"ledger item {item_id} has a malformed run id") from None
+    if seq is not None and (type(seq) is not int or not 0 < seq < 10**9):
+        raise LedgerDataError(f"ledger item {item_id} has a malformed batch number")
+    for value in (client_ref, job_id, token, reason, name):
+        if value is not None and not isinstance(value, str):
+            raise LedgerDataError(f"ledger item {item_id} has a malformed text column")
     blob = None if data is None else bytes(data)
     if blob is not None and len(blob) != size:
-        raise LedgerError(f"ledger item {item_id}: its input is not the size recorded")
+        raise LedgerDataError(f"ledger item {item_id}: its input is not the size recorded")
     return Item(
         int(item_id),
         kind,
@@ -129,7 +145,9 @@ def insert_item(
 
 # -- claims, leases, fencing ---------------------------------------------------------------
 
-_RECOVERABLE = f"state IN ('{SUBMITTING}', '{SUBMITTED}') AND lease_until < :now"
+_RECOVERABLE = (
+    f"state IN ('{SUBMITTING}', '{SUBMITTED}') AND (lease_until IS NULL OR lease_until < :now)"
+)
 _PLANNED_FREE = f"state = '{PLANNED}' AND (lease_until IS NULL OR lease_until < :now)"
 
 

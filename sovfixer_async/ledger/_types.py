@@ -34,6 +34,10 @@ class LedgerError(SOVFixerError):
     """
 
 
+class LedgerDataError(LedgerError):
+    """A value read back from the ledger is unreadable or out of bounds (its item fails)."""
+
+
 class FencedError(LedgerError):
     """A write by a worker whose lease on the item was taken over: refused (fencing)."""
 

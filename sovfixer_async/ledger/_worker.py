@@ -30,12 +30,18 @@ from sovfixer_async.ledger import _store
 from sovfixer_async.ledger._budget import RequestBudget, apply_share
 from sovfixer_async.ledger._db import Database, Tx
 from sovfixer_async.ledger._item import ItemWork
-from sovfixer_async.ledger._types import FAILED, KINDS, FencedError, LedgerError
+from sovfixer_async.ledger._types import (
+    FAILED,
+    KINDS,
+    FencedError,
+    LedgerDataError,
+    LedgerError,
+)
 
 log = logging.getLogger("sovfixer_async.ledger")
 
 #: Errors that will not change by trying again: the item fails.
-_PERMANENT = (InvalidInputError, BadRequestError, NotFoundError)
+_PERMANENT = (InvalidInputError, BadRequestError, NotFoundError, LedgerDataError)
 #: Errors every item would meet: the worker stops (its items go back when leases end).
 _FATAL = (AuthenticationError, PermissionDeniedError, ConfigurationError, LocalFileError)
 

@@ -8,8 +8,7 @@ from functools import partial
 import anyio
 import pytest
 
-from sovfixer_async.ledger import DONE, HELD, PLANNED, SUBMITTED, FencedError, Ledger
-from sovfixer_async.ledger import _store
+from sovfixer_async.ledger import DONE, HELD, PLANNED, SUBMITTED, FencedError, Ledger, _store
 from sovfixer_async.ledger._db import Tx
 from sovfixer_async.ledger._item import ItemWork
 
@@ -20,7 +19,9 @@ async def plan_outputs(ledger: Ledger, n: int) -> list[int]:
     return [await ledger.plan_output(f"s-{i}", "JSON") for i in range(n)]
 
 
-async def claim(ledger: Ledger, owner: str, n: int, lease: float = 30.0, **caps: int) -> list[tuple[int, int]]:
+async def claim(
+    ledger: Ledger, owner: str, n: int, lease: float = 30.0, **caps: int
+) -> list[tuple[int, int]]:
     return await ledger._db.run(partial(_store.claim, owner=owner, n=n, lease=lease, caps=caps))
 
 
@@ -101,7 +102,9 @@ async def test_a_cap_on_jobs_in_flight_per_kind_is_checked_inside_the_claim(
             tg.start_soon(take, second, "b")
         assert len(got) == 3
         # one finishes: room for one more
-        await first._db.run(lambda tx: tx.q("UPDATE ledger_items SET state = 'done' WHERE id = ?", (got[0],)))
+        await first._db.run(
+            lambda tx: tx.q("UPDATE ledger_items SET state = 'done' WHERE id = ?", (got[0],))
+        )
         assert len(await claim(first, "a", 4, output=3)) == 1
 
 
