@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from attrs import field, frozen
 
+from sovfixer_async._errors import ConfigurationError
 from sovfixer_async.ledger._types import LedgerError
 
 #: The environment variable the CLI reads the ledger URL from when ``--ledger`` is not given.
@@ -90,5 +91,5 @@ def url_from(value: str | None) -> str:
     """The URL given, else ``$SOVFIXER_LEDGER_URL``; a ``LedgerError`` when neither is set."""
     url = value or os.environ.get(LEDGER_URL_ENV)
     if not url:
-        raise LedgerError(f"give --ledger URL or set {LEDGER_URL_ENV}")
+        raise ConfigurationError(f"give --ledger URL or set {LEDGER_URL_ENV}")
     return url

@@ -143,6 +143,11 @@ class Worker:
                     await work.run()
                 except FencedError:
                     log.info("ledger item %s: lease taken over; left to its new holder", item_id)
+                except anyio.get_cancelled_exc_class():
+                    # stopped (or the lease was lost): whoever claims it next goes on
+                    with contextlib.suppress(LedgerError):
+                        await self._give_back(item_id, epoch, 0.0, "its worker stopped")
+                    raise
                 except _FATAL:
                     with contextlib.suppress(LedgerError):
                         await self._give_back(item_id, epoch, 0.0, "the worker cannot go on")

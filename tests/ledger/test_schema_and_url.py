@@ -11,8 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sovfixer_async.ledger import Ledger, LedgerError, LedgerURL
-from sovfixer_async.ledger import _schema
+from sovfixer_async.ledger import Ledger, LedgerError, LedgerURL, _schema
 from sovfixer_async.ledger._db import connect
 
 from .conftest import POSTGRES_ENV
