@@ -84,9 +84,11 @@ async def _plan(ctx: Context, opened: Ledger, args: argparse.Namespace) -> None:
 
 async def worker(ctx: Context, args: argparse.Namespace) -> int:
     async with await _open(args) as opened:
-        options = {}
+        options: dict[str, float] = {}
         if args.max_requests is not None:
             options["max_concurrent_requests"] = args.max_requests
+        if args.reconcile_grace is not None:
+            options["reconcile_grace"] = args.reconcile_grace
         async with ctx.client(progress=False, **options) as client:
             await opened.work(
                 client,

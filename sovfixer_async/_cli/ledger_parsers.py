@@ -115,4 +115,10 @@ def add_ledger_commands(command: Command, parent: argparse.ArgumentParser) -> No
         help="requests in flight for the API token across every live worker (each its share)",
     )
     worker.add_argument("--resubmit-ambiguous-bulk", action="store_true")
+    worker.add_argument(
+        "--reconcile-grace",
+        type=positive_float,
+        metavar="S",
+        help="seconds before a lost submission is declared absent on the server (30)",
+    )
     worker.add_argument("--lease", type=positive_float, default=30.0, metavar="S")

@@ -88,6 +88,11 @@ class Worker:
     async def run(self) -> None:
         try:
             await self._beat()
+            if self.options.budget.max_in_flight is not None:
+                # Wait one heartbeat, so that every live worker has counted this one (and
+                # lowered its share) before this one sends anything, then take the share.
+                await anyio.sleep(self.options.lease / 3 * 1.1)
+                await self._beat()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeats)
                 await self._claims(tg)
