@@ -72,7 +72,7 @@ async def test_killed_workers_lose_nothing_and_duplicate_nothing(
         env = {k: v for k, v in os.environ.items() if not k.startswith("SOVFIXER_")}
         env.update(SOVFIXER_AUTH_TOKEN=TOKEN, HOME=str(tmp_path))
         command = worker_command(ledger_url, emu.url, tmp_path / "out")
-        logs = [open(tmp_path / f"worker-{i}.log", "ab") for i in range(WORKERS)]  # noqa: SIM115
+        logs = [open(tmp_path / f"worker-{i}.log", "ab") for i in range(WORKERS)]  # noqa: SIM115, ASYNC230
         procs: list[Process] = [
             await anyio.open_process(command, env=env, stdout=logs[i], stderr=logs[i])
             for i in range(WORKERS)
@@ -106,6 +106,10 @@ async def test_killed_workers_lose_nothing_and_duplicate_nothing(
         rows = await ledger._db.run(
             lambda tx: tx.q("SELECT id, kind, state, client_ref, duplicates FROM ledger_items")
         )
+    print(  # the figures, for -s runs
+        f"\nchaos: {kills} kills, {status.counts}, max_in_flight {stats['max_in_flight']}, "
+        f"faults {stats['faults_injected']}, jobs {stats['jobs_created']}"
+    )
     assert kills >= 5
     assert status.total() == len(rows) == 180 + LOCATIONS // 1000
     assert not [r for r in rows if r[2] in ACTIVE], "an item was lost"
