@@ -122,7 +122,10 @@ class ItemWork:
             adopted = await self.db.run(lambda tx: _store.evidence(tx, self.id), write=False)
             for job_id, token in adopted:
                 if token is not None:
-                    handle = self.resume(token)
+                    try:
+                        handle = self.resume(token)
+                    except InvalidInputError:  # untrusted: an unreadable token is no job
+                        continue
                     if handle.id == job_id:
                         await self.write(state=SUBMITTED, job_id=handle.id, token=handle.token)
                         return handle
