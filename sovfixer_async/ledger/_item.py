@@ -12,6 +12,7 @@ from typing import Any
 from sovfixer_async._client import Client
 from sovfixer_async._errors import (
     AmbiguousSubmissionError,
+    BadRequestError,
     ConflictError,
     DuplicateClientRefError,
     InvalidInputError,
@@ -200,7 +201,10 @@ class ItemWork:
         """Start an update that is not started, wait, download, record, done."""
         if isinstance(handle, UpdateJob) and handle.stage != STARTED:
             if handle.stage != "locations_sent":
-                with contextlib.suppress(ConflictError):  # already started: nothing to add
+                # A found update is "initiated" as far as anyone knows: the API reports an
+                # open and a started one alike. Its rows were checked when planned, so a
+                # refusal here says it is no longer open (started): start answers so too.
+                with contextlib.suppress(ConflictError, BadRequestError):
                     await handle.add_locations(item.input or b"")
             await handle.start(output_formats=_submit._opt_list(item.params, "output_formats"))
             await self.write(token=handle.token)

@@ -79,14 +79,18 @@ async def test_a_successor_finds_the_lost_workers_parse_or_sends_it_once(
     assert parse_jobs_with(emulator, "ref-lost-1") == 1
 
 
-async def test_a_successor_finishes_an_update_the_lost_worker_only_initiated(
-    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path
+@pytest.mark.parametrize("lost_after", ["initiate", "start"])
+async def test_a_successor_finishes_or_adopts_the_lost_workers_update(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path, lost_after: str
 ) -> None:
     item_id = await ledger.plan_update(SOVID, ROWS)
     await claim(ledger, "lost-worker", 1, lease=-1.0)
     await set_fields(ledger, item_id, state="submitting", client_ref="ref-upd-1")
-    emulator.add_route_fault("POST /api/v1/sov/update/*/add_locations 400 times=1")
-    with pytest.raises(Exception, match="add_locations"):  # initiated, never finished
+    if lost_after == "initiate":
+        emulator.add_route_fault("POST /api/v1/sov/update/*/add_locations 400 times=1")
+        with pytest.raises(Exception, match="add_locations"):  # initiated, never finished
+            await client.update_sov(SOVID, ROWS, client_ref="ref-upd-1")
+    else:  # the whole submission went through; the worker died before recording it
         await client.update_sov(SOVID, ROWS, client_ref="ref-upd-1")
     await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
     done = await item(ledger, item_id)
