@@ -17,11 +17,26 @@ from sovfixer_async._urls import check_id
 from sovfixer_async.ledger import _plan, _results, _schema, _store
 from sovfixer_async.ledger._budget import RequestBudget
 from sovfixer_async.ledger._db import Database, connect
-from sovfixer_async.ledger._types import HeldItem, LedgerStatus, PlannedRun
+from sovfixer_async.ledger._types import (
+    ENHANCE,
+    OUTPUT,
+    PARSE,
+    UPDATE,
+    HeldItem,
+    LedgerStatus,
+    PlannedRun,
+)
 from sovfixer_async.ledger._url import LedgerURL
 from sovfixer_async.ledger._worker import Worker, WorkOptions
 from sovfixer_async.models import SourceResult
 
+#: The handle kind and API of each item kind (an adopted job's token).
+_HANDLE_KINDS = {
+    PARSE: ("parse", "extraction"),
+    UPDATE: ("update", "extraction"),
+    OUTPUT: ("output", "extraction"),
+    ENHANCE: (BulkEnhanceBatch.kind, "data"),
+}
 #: Seconds within which a worker's last heartbeat counts it as live (in ``status()``).
 LIVE_WITHIN = 30.0
 
@@ -196,21 +211,18 @@ class Ledger:
     async def resolve(
         self, item_id: int, *, adopt: str | None = None, resubmit: bool = False
     ) -> None:
-        """End a hold: ``adopt=JOB_ID`` (the batch the server has) or ``resubmit=True``."""
+        """End a hold: ``adopt=JOB_ID`` (the job the server has: a worker waits for it and
+        downloads it) or ``resubmit=True`` (planned again; a parse or update gets a new
+        ``client_ref``)."""
         if (adopt is None) == (not resubmit):
             raise InvalidInputError("give adopt=JOB_ID or resubmit=True", field="adopt")
         job_id = token = None
         if adopt is not None:
             job_id = check_id(adopt, "adopt")
             kind = await self._db.run(lambda tx: _store.load(tx, item_id).kind, write=False)
-            if kind != "enhance_batch":
-                raise InvalidInputError(
-                    "adopt=JOB_ID is for bulk batches (parse and update items are found by "
-                    "their client_ref)",
-                    field="adopt",
-                )
+            handle_kind, api = _HANDLE_KINDS[kind]
             token = json.dumps(
-                {"v": TOKEN_VERSION, "kind": BulkEnhanceBatch.kind, "id": job_id, "api": "data"},
+                {"v": TOKEN_VERSION, "kind": handle_kind, "id": job_id, "api": api},
                 separators=(",", ":"),
             )
         await self._db.run(lambda tx: _store.resolve(tx, item_id, job_id, token))

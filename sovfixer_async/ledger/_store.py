@@ -366,6 +366,7 @@ def resolve(tx: Tx, item_id: int, job_id: str | None, token: str | None) -> None
     else:
         tx.q(
             f"UPDATE ledger_items SET state = '{PLANNED}', job_id = NULL, token = NULL, "
+            "client_ref = NULL, "
             "reason = 'resubmitted by an operator', duplicates = duplicates + 1, "
             "epoch = epoch + 1, lease_owner = NULL, lease_until = NULL, updated_at = :now "
             "WHERE id = ?",

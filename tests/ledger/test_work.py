@@ -140,3 +140,22 @@ async def test_hostile_values_read_back_fail_the_item_not_the_worker(
     assert not list(tmp_path.parent.glob("etc"))
     with pytest.raises(Exception, match="size"):
         await item(ledger, bad_size)
+
+
+async def test_a_reused_client_ref_is_held_and_an_operator_adopts_one_job(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path
+) -> None:
+    item_id = await ledger.plan_parse(workbook(), filename="twice.xlsx", client_ref="reused")
+    await claim(ledger, "lost-worker", 1, lease=-1.0)
+    await set_fields(ledger, item_id, state="submitting", client_ref="reused")
+    first = await client.parse_sov(workbook(), filename="twice.xlsx", client_ref="reused")
+    await client.parse_sov(workbook(), filename="twice.xlsx", client_ref="reused")
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
+    (held,) = await ledger.held()
+    assert held.id == item_id
+    assert "client_ref" in held.reason
+    await ledger.resolve(item_id, adopt=first.id)
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
+    done = await item(ledger, item_id)
+    assert (done.state, done.job_id) == (DONE, first.id)
+    assert parse_jobs_with(emulator, "reused") == 2  # made by hand above, none by the ledger
