@@ -121,6 +121,11 @@ class AdaptiveBucket:
         self.capacity = max(1.0, self.rate * BURST_SECONDS)
         self.tokens = min(self.tokens, self.capacity)
 
+    def cap(self, rate: float) -> None:
+        """Never grant faster than ``rate`` (a share of a budget several clients split)."""
+        self.max_rate = max(rate, MIN_RATE)
+        self._set_rate(min(self.rate, self.max_rate))
+
     def _grow(self, now: float) -> None:
         if not self.throttled and self.starved and now - self.grown_at >= self.growth_interval:
             self._set_rate(self.rate * 2.0)
@@ -248,6 +253,8 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[Any, AdaptiveBucket] = {}
         self._queues: dict[Any, deque[_Waiter]] = {}
+        #: A ceiling set from outside (a worker's share of a ledger's budget), or None.
+        self._cap: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -271,13 +278,22 @@ class RateLimiter:
             p = self._policy
             bucket = AdaptiveBucket(
                 start_rate=p.start_rate,
-                max_rate=p.max_rate,
+                max_rate=p.max_rate if self._cap is None else min(p.max_rate, self._cap),
                 reserve=p.poll_reserve,
                 max_pause=p.max_retry_after,
             )
             self._buckets[key] = bucket
             self._queues[key] = deque()
         return bucket
+
+    def cap(self, rate: float) -> None:
+        """Send at most ``rate`` requests per second to each host, from now on (the
+        adaptive rate still drops below it on throttling)."""
+        if not (rate > 0 and math.isfinite(rate)):
+            raise ValueError(f"a rate cap must be a positive number, got {rate!r}")
+        self._cap = min(rate, self._policy.max_rate)
+        for bucket in self._buckets.values():
+            bucket.cap(self._cap)
 
     async def acquire(self, url: str) -> None:
         """Wait for a token of ``url``'s bucket (in arrival order); return at once if free."""

@@ -25,7 +25,7 @@ from sovfixer_async import (
     MissingTokenError,
     SOVFixerError,
 )
-from sovfixer_async._cli import account, commands, enhance, info
+from sovfixer_async._cli import account, commands, enhance, info, ledger_commands
 from sovfixer_async._cli.commands import job_folder
 from sovfixer_async._cli.context import Context
 from sovfixer_async._cli.parser import (
@@ -97,6 +97,8 @@ def _run(args: argparse.Namespace) -> int:
         "serverinfo": account.serverinfo,
         "limits": account.limits,
         "building": account.building,
+        "ledger": ledger_commands.ledger,
+        "worker": ledger_commands.worker,
     }
     options = globals_of(args)
     _logging(options.verbose)

@@ -23,6 +23,7 @@ from sovfixer_async._cli.argtypes import (
 )
 from sovfixer_async._cli.info_parsers import add_info_commands
 from sovfixer_async._cli.job_parsers import add_job_commands
+from sovfixer_async._cli.ledger_parsers import add_ledger_commands
 
 PROG = "sovfixer-async"
 
@@ -176,6 +177,7 @@ def build_parser() -> Parser:
     add_job_commands(command)
     add_info_commands(command)
     add_account_commands(command, parent, Parser)
+    add_ledger_commands(command, parent)
 
     # Listed for --help only: main() hands ``emulator ...`` to build_emulator_parser().
     sub.add_parser("emulator", help=EMULATOR_HELP, add_help=False)

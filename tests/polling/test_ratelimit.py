@@ -244,3 +244,22 @@ async def test_a_throttled_answer_pauses_every_request_of_the_client() -> None:
             response = await transport.request("GET", "extraction", "/api/v1/output_formats")
             assert response.status == 200
             assert client.stats.by_status[429] == 1
+
+
+def test_a_cap_bounds_every_bucket_now_and_later() -> None:
+    """A ledger worker's share of a token's rate caps each host's bucket, old and new."""
+    limiter = RateLimiter(
+        RetryPolicy(start_rate=100.0), ["http://a.example", "http://b.example"], clock=lambda: 0
+    )
+    early = limiter.bucket("http://a.example/api/v1/sov")
+    assert early is not None
+    assert early.rate == 100.0
+    limiter.cap(25.0)
+    assert early.rate == 25.0
+    assert early.max_rate == 25.0
+    late = limiter.bucket("http://b.example/api/v1/bulk_enhance")
+    assert late is not None
+    assert late.max_rate == 25.0
+    assert late.rate <= 25.0
+    with pytest.raises(ValueError, match="positive"):
+        limiter.cap(float("nan"))

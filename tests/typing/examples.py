@@ -418,3 +418,29 @@ def corporate_network(ca_bundle: Path) -> Client:
     assert_type(by_path.config.ssl, ssl.SSLContext | Path | None)
     assert_type(by_path.config.trust_env, bool)
     return Client(ssl=ssl.create_default_context(), trust_env=False, delegate_to="ACME")
+
+
+# -- the durable ledger (many workers) ---------------------------------------------------
+
+
+async def ledger_work(client: Client) -> None:
+    from sovfixer_async.ledger import HeldItem, Ledger, LedgerStatus, PlannedRun
+    from sovfixer_async.models import SourceResult
+
+    async with await Ledger.open("sqlite:///jobs.db") as ledger:
+        assert_type(ledger, Ledger)
+        assert_type(await ledger.plan_parse("book.xlsx", output_formats=["JSON"]), int)
+        assert_type(await ledger.plan_update(SOVID, "rows.csv"), int)
+        assert_type(await ledger.plan_output(SOVID, "JSON"), int)
+        run = await ledger.plan_enhance("locations.csv", sources=["PG"], batch_size=500)
+        assert_type(run, PlannedRun)
+        await ledger.work(client, "out", concurrency=8, exit_when_done=True, max_jobs={"parse": 10})
+        assert_type(await ledger.status(), LedgerStatus)
+        held = await ledger.held()
+        assert_type(held, list[HeldItem])
+        for item in held:
+            await ledger.resolve(item.id, resubmit=True)
+        async for location_id, by_source in ledger.results(run.run_id):
+            assert_type(location_id, str)
+            assert_type(by_source, dict[str, SourceResult])
+        assert_type(await ledger.prune(older_than=7 * 86400), int)
