@@ -148,26 +148,35 @@ async def plan_enhance(
     check_cache: bool,
     timeout: float | None,
 ) -> PlannedRun:
-    """Validate every location, cut the batches' bodies, and copy them in one transaction."""
+    """Validate every location, cut the batches' bodies, and copy them in one transaction.
+
+    The bodies are written to a temporary folder first and read back one at a time inside
+    the transaction, so planning a million locations holds one batch in memory, not all.
+    """
     checked = tuple(require_str_list(sources, "sources"))
     if not checked:
         raise InvalidInputError("name at least one datasource", field="sources")
     options = BulkOptions(checked, include_raw_response, check_cache, timeout, None)
     run_id = str(uuid.uuid4())
-    with tempfile.TemporaryDirectory(prefix="sovfixer-ledger-plan-") as folder:
-        counts = await prepare_batches(locations, options, batch_size, Path(folder))
-        bodies = [
-            (Path(folder) / f"body-{n:05d}.json").read_bytes() for n in range(1, len(counts) + 1)
-        ]
-    if not counts:
-        raise InvalidInputError("no locations to enhance", field="locations")
-    params = {"count": 0}
+    with tempfile.TemporaryDirectory(prefix="sovfixer-ledger-plan-") as name:
+        folder = Path(name)
+        counts = await prepare_batches(locations, options, batch_size, folder)
+        if not counts:
+            raise InvalidInputError("no locations to enhance", field="locations")
 
-    def insert(tx: Tx) -> list[int]:
-        return [
-            _store.insert_item(tx, ENHANCE, {**params, "count": count}, body, None, run_id, seq)
-            for seq, (count, body) in enumerate(zip(counts, bodies, strict=True), start=1)
-        ]
+        def insert(tx: Tx) -> list[int]:
+            return [
+                _store.insert_item(
+                    tx,
+                    ENHANCE,
+                    {"count": count},
+                    (folder / f"body-{seq:05d}.json").read_bytes(),
+                    None,
+                    run_id,
+                    seq,
+                )
+                for seq, count in enumerate(counts, start=1)
+            ]
 
-    ids = await db.run(insert)
+        ids = await db.run(insert)
     return PlannedRun(run_id, tuple(ids), sum(counts))
