@@ -38,7 +38,13 @@ async def run_workload(
     """Submit everything at once, wait for it, download every file; return what happened."""
     from sovfixer_async import Client, PollPolicy
 
-    retry = RetryPolicy(attempts=30, backoff_initial=0.01, backoff_max=0.05, budget_ratio=5.0)
+    # The emulator's random faults answer 429 with a constant Retry-After of 1 s whatever the
+    # send rate: no rate limit to adapt to. Under them the adaptive limiter (which pauses
+    # the whole client per 429 and cuts its rate) would starve this workload; that
+    # pathology is measured in issue 13's note. These tests are about faults, not rates.
+    retry = RetryPolicy(
+        attempts=30, backoff_initial=0.01, backoff_max=0.05, budget_ratio=5.0, adaptive=False
+    )
     async with Client(
         api_url=url, data_api_url=url, token="t", retry=retry, poll=PollPolicy.fast()
     ) as client:
