@@ -83,6 +83,7 @@ async def run_workload(
     return {"handles": done, "files": files, "results": results}
 
 
+@pytest.mark.slow
 async def test_faults_cost_nothing_but_time(tmp_path: Path) -> None:
     async with run_emulator(
         job_seconds=0.3,

@@ -44,6 +44,7 @@ def events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 async def test_plan_work_status_and_results_from_the_shell(emulator: Any, tmp_path: Path) -> None:
     (tmp_path / "book.xlsx").write_bytes(workbook())
     (tmp_path / "locs.csv").write_text(
