@@ -3,16 +3,19 @@ clients with fast polling, and helpers to read what the emulator was sent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from sovfixer_async import Client, PollPolicy, RetryPolicy
 from sovfixer_async.emulator import run_emulator
 from sovfixer_async.emulator.outputs import make_xlsx
+
+# The client fixtures of tests/client, on this folder's emulator (it overrides `emulator`).
+from ..client.conftest import Stats, client, client_for, make_client, stats
+
+__all__ = ["Stats", "client", "client_for", "make_client", "stats"]
 
 SOVID = "s-no-ping-hggcsk"
 TEAM_A = "7c6f7e0a-team-a"
@@ -23,43 +26,6 @@ TEAM_B = "team-b-not-allowed"
 async def emulator() -> AsyncIterator[Any]:
     async with run_emulator(job_seconds=0.2, seed=11, delegate_teams=(TEAM_A, "42")) as emu:
         yield emu
-
-
-def client_for(url: str, **options: Any) -> Client:
-    options.setdefault("token", "test-token")
-    options.setdefault("retry", RetryPolicy.no_wait())
-    options.setdefault("poll", PollPolicy.fast())
-    return Client(api_url=url, data_api_url=url, **options)
-
-
-@pytest.fixture
-def make_client(emulator: Any) -> Callable[..., Client]:
-    return lambda **options: client_for(emulator.url, **options)
-
-
-@pytest.fixture
-async def client(emulator: Any) -> AsyncIterator[Client]:
-    async with client_for(emulator.url) as c:
-        yield c
-
-
-Stats = Callable[[], Awaitable[dict[str, Any]]]
-
-
-@pytest.fixture
-def stats(emulator: Any) -> Stats:
-    """``await stats()``: the emulator's counters and logs over HTTP."""
-
-    async def fetch() -> dict[str, Any]:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(emulator.url + "/_emulator/stats") as r,
-        ):
-            r.raise_for_status()
-            data: dict[str, Any] = await r.json()
-            return data
-
-    return fetch
 
 
 def submitted(snapshot: dict[str, Any], route: str) -> list[dict[str, Any]]:
