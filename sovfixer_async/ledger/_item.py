@@ -4,7 +4,6 @@ downloads, done. Every write names the lease epoch; a refused one raises ``Fence
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from sovfixer_async._errors import (
     SOVFixerError,
 )
 from sovfixer_async._jobs import JobHandle
-from sovfixer_async._refs import STARTED, new_client_ref
+from sovfixer_async._refs import LOCATIONS_SENT, STARTED, new_client_ref
 from sovfixer_async._update_job import UpdateJob
 from sovfixer_async._urls import check_id
 from sovfixer_async.ledger import _store, _submit
@@ -200,14 +199,7 @@ class ItemWork:
     async def complete(self, item: Item, handle: JobHandle[Any]) -> None:
         """Start an update that is not started, wait, download, record, done."""
         if isinstance(handle, UpdateJob) and handle.stage != STARTED:
-            if handle.stage != "locations_sent":
-                # A found update is "initiated" as far as anyone knows: the API reports an
-                # open and a started one alike. Its rows were checked when planned, so a
-                # refusal here says it is no longer open (started): start answers so too.
-                with contextlib.suppress(ConflictError, BadRequestError):
-                    await handle.add_locations(item.input or b"")
-            await handle.start(output_formats=_submit._opt_list(item.params, "output_formats"))
-            await self.write(token=handle.token)
+            await self.finish_update(item, handle)
         try:
             await handle.wait(timeout=math.inf)
         except JobFailed as exc:
@@ -222,6 +214,31 @@ class ItemWork:
         await handle.download(folder, overwrite=True)
         files = [(check_id(r.path.name, "file name"), r.size, r.sha256) for r in handle.files]
         await self.finish_write(lambda tx: _store.add_outputs(tx, self.id, files))
+
+    async def finish_update(self, item: Item, handle: UpdateJob) -> None:
+        """Send the rows and start an update a lost attempt left unstarted (or so it seems).
+
+        A found update is "initiated" as far as anyone knows: the API reports an open and a
+        started one alike. Its rows were checked when planned, so a refusal of them says it
+        is no longer open; contract 3.6 answers a second start with 400 or 409. When both
+        the rows and the start are refused, the update was started: it is waited for.
+        """
+        rows_refused = False
+        if handle.stage != LOCATIONS_SENT:
+            try:
+                await handle.add_locations(item.input or b"")
+            except (ConflictError, BadRequestError):
+                rows_refused = True
+        try:
+            await handle.start(
+                output_formats=_submit._opt_list(item.params, "output_formats"),
+                extra_data=_submit._opt_map(item.params, "extra_data"),
+            )
+        except BadRequestError:
+            if not rows_refused:
+                raise
+            handle.stage = STARTED
+        await self.write(token=handle.token)
 
     async def store_batch(self, item: Item, handle: JobHandle[Any], failure: str | None) -> None:
         body = _submit.batch_body(item)
