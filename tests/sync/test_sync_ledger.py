@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -256,7 +257,44 @@ def test_close_mid_job_hands_the_item_back_and_no_job_is_paid_twice(
         assert again.status().counts == {"parse": {DONE: 1}}
         assert again.status().live_workers == 0
     assert emulator.jobs_created("parse") == 1
-    assert item_id == 1
+    assert again.closed
+    assert isinstance(item_id, int)
+
+
+class Interrupted(BaseException):
+    """What a Ctrl-C would raise in the thread blocked in ``work()``."""
+
+
+def test_an_interrupted_work_hands_its_item_back_before_it_raises(
+    ledger: Ledger, client: Client, emulator: Emulator, tmp_path: Path
+) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted
+
+    submitted = threading.Event()
+    client.subscribe(lambda e: submitted.set() if isinstance(e, JobSubmitted) else None)
+    ledger.plan_parse(workbook(), filename="ctrl-c.xlsx")
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        main = threading.main_thread().ident or 0
+        sender = threading.Thread(
+            target=lambda: submitted.wait(60) and signal.pthread_kill(main, signal.SIGUSR1)
+        )
+        sender.start()
+        with pytest.raises(Interrupted):
+            ledger.work(client, tmp_path, idle=0.05)
+        sender.join(60)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    status = ledger.status()
+    assert status.live_workers == 0  # it left the ledger before raising
+    assert FAILED not in status.counts["parse"]
+    ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)  # at once: no lease left
+    assert ledger.status().counts == {"parse": {DONE: 1}}
+    assert emulator.jobs_created("parse") == 1
 
 
 def test_closing_the_client_stops_work_with_cancelled_error(
@@ -271,7 +309,9 @@ def test_closing_the_client_stops_work_with_cancelled_error(
         client.close()
         with pytest.raises(concurrent.futures.CancelledError):
             working.result(timeout=60)
-    assert FAILED not in ledger.status().counts["parse"]  # handed back, or done
+    status = ledger.status()
+    assert FAILED not in status.counts["parse"]  # handed back, or done
+    assert status.live_workers == 0  # the worker left as its loop stopped
     with pytest.raises(SOVFixerError, match="the client is closed"):
         ledger.work(client, tmp_path)
 
