@@ -238,6 +238,23 @@ def test_work_in_a_thread_while_another_plans_then_close_stops_it(
     assert emulator.jobs_created("parse") == 3
 
 
+def test_two_threads_work_one_ledger_through_one_client(
+    ledger: Ledger, client: Client, emulator: Emulator, tmp_path: Path
+) -> None:
+    ids = [ledger.plan_parse(workbook(f"T{i}"), filename=f"t{i}.xlsx") for i in range(4)]
+    ids += [ledger.plan_update(SOVID, ROWS) for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(ledger.work, client, tmp_path, exit_when_done=True, idle=0.05)
+            for _ in range(2)
+        ]
+        assert [r.result(timeout=60) for r in runs] == [None, None]
+    assert ledger.status().counts == {"parse": {DONE: 4}, "update": {DONE: 2}}
+    assert emulator.jobs_created("parse") == 4
+    assert emulator.jobs_created("update") == 2
+    assert ledger.status().live_workers == 0
+
+
 def test_close_mid_job_hands_the_item_back_and_no_job_is_paid_twice(
     ledger_url: str, client: Client, emulator: Emulator, tmp_path: Path
 ) -> None:
