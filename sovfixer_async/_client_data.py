@@ -95,6 +95,7 @@ class DataCalls:
 
     async def enhance(
         self,
+        /,
         *,
         sources: Sequence[str],
         address: str | None = None,

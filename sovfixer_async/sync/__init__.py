@@ -13,6 +13,9 @@
 the async client on an event loop in a thread of its own (one per client), so it is safe
 to share between threads and costs nothing in a program that has no event loop. Errors,
 events, models and resume tokens are the async SDK's own.
+
+:class:`Ledger` is the blocking twin of :class:`sovfixer_async.ledger.Ledger`;
+``ledger.work(client, dest)`` takes a blocking :class:`Client`.
 """
 
 from sovfixer_async.sync._client import Client
@@ -26,6 +29,7 @@ from sovfixer_async.sync._handles import (
     UpdateJob,
     as_completed,
 )
+from sovfixer_async.sync._ledger import Ledger
 
 __all__ = [
     "BulkEnhanceBatch",
@@ -33,6 +37,7 @@ __all__ = [
     "Client",
     "HistoryFeed",
     "JobHandle",
+    "Ledger",
     "OutputJob",
     "ParseJob",
     "UpdateJob",

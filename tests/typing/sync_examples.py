@@ -87,3 +87,24 @@ def data_parity_blocking(client: sync.Client) -> None:
     )
     assert_type(client.request("GET", "/api/v1/limits", api="data"), RawResponse)
     assert_type(client.usage(org_short_name="ACME"), UsageResponse)
+
+
+def blocking_ledger(client: sync.Client) -> None:
+    from sovfixer_async.ledger import HeldItem, LedgerStatus, PlannedRun
+
+    with sync.Ledger.open("sqlite:///jobs.db", pool_size=2) as ledger:
+        assert_type(ledger, sync.Ledger)
+        assert_type(ledger.plan_parse("book.xlsx", output_formats=["JSON"]), int)
+        assert_type(ledger.plan_update("s-1", "fix.csv", client_ref="r"), int)
+        assert_type(ledger.plan_output("s-1", "JSON", revision=2), int)
+        run = ledger.plan_enhance("locations.csv", sources=["PG"], batch_size=500)
+        assert_type(run, PlannedRun)
+        ledger.work(client, "out", exit_when_done=True, concurrency=4, max_jobs={"parse": 2})
+        assert_type(ledger.status(), LedgerStatus)
+        assert_type(ledger.held(), list[HeldItem])
+        ledger.resolve(1, adopt="job-1")
+        ledger.resolve(2, resubmit=True)
+        assert_type(ledger.prune(older_than=86400), int)
+        results = ledger.results(run.run_id)
+        assert_type(results, Iterator[tuple[str, dict[str, SourceResult]]])
+    ledger.close()
