@@ -6,7 +6,8 @@ the claim rate of the ledger alone.
 * throughput: ``--items`` mixed items (parse, update, output) carried to done by N
   ``sovfixer-async worker`` processes against one emulator process (every job takes
   ``--job-seconds``): items per second, wall time from the first worker's start to the
-  last one's exit.
+  last one's exit; and the writes fencing refused in that run (``status().fenced_writes``:
+  a worker stalled past its 30 s lease; 0 expected) with any job they show made twice.
 
 PostgreSQL is measured when ``--postgres URL`` or ``SOVFIXER_TEST_POSTGRES_URL`` names a
 server (each measurement in a schema of its own, dropped after).
@@ -112,6 +113,12 @@ def run_workers(url: str, api: str, workers: int, out: Path) -> float:
     return elapsed
 
 
+async def fencing(url: str) -> str:
+    async with await Ledger.open(url) as ledger:
+        status = await ledger.status()
+    return f"{status.fenced_writes} ({sum(status.fenced_jobs.values())} jobs made twice)"
+
+
 def main() -> int:
     p = parser(__doc__ or "")
     p.add_argument("--items", type=int, default=300)
@@ -141,7 +148,9 @@ def main() -> int:
                 ):
                     anyio.run(plan_mixed, url, args.items)
                     elapsed = run_workers(url, emu.url, workers, Path(out))
+                    fenced = anyio.run(fencing, url)
                 table.info(f"{workers} worker(s): items/s", f"{args.items / elapsed:.1f}")
+                table.info(f"{workers} worker(s): fenced writes", fenced)
             table.print()
             tables.append(table)
     return finish(tables)
