@@ -15,6 +15,7 @@ server (each measurement in a schema of its own, dropped after).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import anyio
 from _common import REPO, SEED_SOVID, TOKEN, UPDATE_CSV, Table, emulator, finish, header, parser
 
 from sovfixer_async.emulator.outputs import make_xlsx
-from sovfixer_async.ledger import Ledger, _store
+from sovfixer_async.ledger import Ledger, LedgerURL, _store
 
 
 @contextmanager
@@ -128,7 +129,10 @@ def main() -> int:
     args = p.parse_args()
     if args.quick:
         args.items, args.claims = 90, 500
-    header("bench_ledger", args)
+    shown = dict(vars(args))  # the header shows the options; never the URL's password
+    if args.postgres:
+        shown["postgres"] = str(LedgerURL.parse(args.postgres))
+    header("bench_ledger", argparse.Namespace(**shown))
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     tables = []
     claims = Table("ledger alone: claim + done, 4 claimers")
