@@ -3,12 +3,15 @@ blocking functions of one transaction."""
 
 from __future__ import annotations
 
+from sovfixer_async._refs import new_client_ref
 from sovfixer_async.ledger._db import Tx
 from sovfixer_async.ledger._store import evidence
 from sovfixer_async.ledger._types import (
     HELD,
+    PARSE,
     PLANNED,
     SUBMITTED,
+    UPDATE,
     HeldItem,
     LedgerError,
     LedgerStatus,
@@ -63,8 +66,12 @@ def held(tx: Tx) -> list[HeldItem]:
 
 
 def resolve(tx: Tx, item_id: int, job_id: str | None, token: str | None) -> None:
-    """Adopt ``job_id`` (``token`` its handle's) or, with neither, plan the item again."""
-    row = tx.one("SELECT state FROM ledger_items WHERE id = ?", (item_id,))
+    """Adopt ``job_id`` (``token`` its handle's) or, with neither, plan the item again.
+
+    A parse or update planned again gets a fresh ``client_ref`` (even one planned with the
+    caller's own): under the old one, a successor looking the job up after a lost worker
+    would find, and adopt, the very job the operator chose not to."""
+    row = tx.one("SELECT state, kind FROM ledger_items WHERE id = ?", (item_id,))
     if row is None:
         raise LedgerError(f"no ledger item {item_id}")
     if row[0] != HELD:
@@ -77,13 +84,14 @@ def resolve(tx: Tx, item_id: int, job_id: str | None, token: str | None) -> None
             (job_id, token, item_id),
         )
     else:
+        client_ref = new_client_ref() if row[1] in (PARSE, UPDATE) else None
         tx.q(
             f"UPDATE ledger_items SET state = '{PLANNED}', job_id = NULL, token = NULL, "
-            "client_ref = NULL, "
+            "client_ref = ?, "
             "reason = 'resubmitted by an operator', duplicates = duplicates + 1, "
             "epoch = epoch + 1, lease_owner = NULL, lease_until = NULL, updated_at = :now "
             "WHERE id = ?",
-            (item_id,),
+            (client_ref, item_id),
         )
 
 
