@@ -68,6 +68,8 @@ class ItemWork:
         self.db, self.client, self.worker = db, client, worker
         self.id, self.epoch, self.dest = item_id, epoch, dest
         self.resubmit_bulk = resubmit_ambiguous_bulk
+        #: Job-carrying evidence rows already read (and found unusable) by ``obtain``.
+        self.evidence_seen = 0
 
     # -- fenced writes -----------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class ItemWork:
     async def end(self, state: str, reason: str) -> None:
         if state == HELD:  # adopts a job a fenced-out worker's evidence names, if any
             await self._fenced(
-                lambda tx: _store.hold(tx, self.id, self.epoch, reason[:2000]),
+                lambda tx: _store.hold(tx, self.id, self.epoch, reason[:2000], self.evidence_seen),
                 "refused write: held",
                 None,
                 None,
@@ -138,6 +140,7 @@ class ItemWork:
             return self.resume(item.token)
         if item.state == SUBMITTING:
             adopted = await self.db.run(lambda tx: _store.evidence(tx, self.id), write=False)
+            self.evidence_seen = len(adopted)
             for job_id, token in adopted:
                 if token is not None:
                     try:

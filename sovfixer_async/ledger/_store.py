@@ -258,19 +258,16 @@ def _adopt_if_held(tx: Tx, item_id: int, job_id: str, token: str) -> None:
     )
 
 
-def hold(tx: Tx, item_id: int, epoch: int, reason: str) -> bool:
+def hold(tx: Tx, item_id: int, epoch: int, reason: str, seen: int = 0) -> bool:
     """Hold the item for an operator (fenced like ``write``); if a fenced-out worker's
-    evidence already names a job for it, adopt that job instead (the newest)."""
+    evidence names a job for it beyond the ``seen`` first ones (the caller read those and
+    could not use them), adopt that job instead (the newest)."""
     fields = {"state": HELD, "reason": reason, "lease_owner": None, "lease_until": None}
     if not write(tx, item_id, epoch, fields):
         return False
-    row = tx.one(
-        "SELECT job_id, token FROM ledger_evidence WHERE item_id = ? AND job_id IS NOT NULL "
-        "AND token IS NOT NULL ORDER BY id DESC LIMIT 1",
-        (item_id,),
-    )
-    if row is not None:
-        _adopt_if_held(tx, item_id, str(row[0]), str(row[1]))
+    found = evidence(tx, item_id)
+    if len(found) > seen and found[-1][1] is not None:
+        _adopt_if_held(tx, item_id, found[-1][0], found[-1][1])
     return True
 
 

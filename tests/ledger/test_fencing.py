@@ -9,12 +9,13 @@ from pathlib import Path
 import anyio
 import pytest
 
+from sovfixer_async import Client
 from sovfixer_async.ledger import HELD, PLANNED, SUBMITTED, FencedError, Ledger, _store
 from sovfixer_async.ledger._db import Tx
 from sovfixer_async.ledger._item import ItemWork
 from sovfixer_async.ledger._worker import Worker, WorkOptions
 
-from .helpers import claim, item, workbook
+from .helpers import claim, item, locations, set_fields, workbook
 
 pytestmark = pytest.mark.anyio
 
@@ -43,9 +44,10 @@ async def test_every_claim_is_logged_with_its_epoch_and_worker_and_pruned_when_o
     assert await claims_of(ledger, second) == [(1, "a")]
     times = await ledger._db.run(lambda tx: tx.q("SELECT at, :now FROM ledger_claims"))
     assert all(at <= now for at, now in times)  # the database's clock, as leases use
+    await ledger._db.run(lambda tx: tx.q("UPDATE ledger_claims SET at = at - 100"))
     await ledger.prune(older_than=3600)
     assert await claims_of(ledger, first) == [(1, "a"), (2, "b")]
-    await ledger.prune(older_than=0)
+    await ledger.prune(older_than=50)
     assert await claims_of(ledger, first) == []  # bounded: the log is forgotten with age
     assert (await item(ledger, first)).state == PLANNED  # live items are kept
 
@@ -137,3 +139,18 @@ async def test_a_stale_task_ending_leaves_its_workers_newer_claim_of_the_item(
         return _store.load(tx, item_id).epoch
 
     assert await ledger._db.run(epoch) == new
+
+
+async def test_a_batch_whose_evidence_is_unreadable_is_held_not_adopted(
+    ledger: Ledger, client: Client, tmp_path: Path
+) -> None:
+    run = await ledger.plan_enhance(locations(2), sources=["PG"], batch_size=10)
+    (item_id,) = run.item_ids
+    [(_, old)] = await claim(ledger, "frozen", 1, lease=-1.0)
+    await set_fields(ledger, item_id, state="submitting")
+    await ledger._db.run(
+        lambda tx: _store.keep_evidence(tx, item_id, old, "frozen", "b-1", "not a token", "late")
+    )
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
+    (held,) = await ledger.held()
+    assert (held.id, held.evidence) == (item_id, ("b-1",))  # for the operator to judge
