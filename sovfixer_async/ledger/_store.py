@@ -1,9 +1,12 @@
-"""The ledger's SQL: every read and write of an item, as blocking functions of one
-transaction (run by ``Database.run`` in a worker thread).
+"""A worker's SQL: every read and write of an item, as blocking functions of one
+transaction (run by ``Database.run`` in a worker thread). Operators' SQL is in
+``_operators``.
 
+Every claim is logged in ``ledger_claims`` (item, new epoch, worker, the database's time).
 Writes by a worker name the lease ``epoch`` it holds and change nothing when another
-claim has taken the item since (fencing). A refused write that carries a job id is kept
-in ``ledger_evidence`` (append-only) and adopts the job when the item is held.
+claim has taken the item since (fencing). Every refused write is kept in
+``ledger_evidence`` (append-only; ``status().fenced_writes`` counts them) with the job id
+it carried, if any, which a held item adopts.
 """
 
 from __future__ import annotations
