@@ -6,7 +6,8 @@ the claim rate of the ledger alone.
 * throughput: ``--items`` mixed items (parse, update, output) carried to done by N
   ``sovfixer-async worker`` processes against one emulator process (every job takes
   ``--job-seconds``): items per second, wall time from the first worker's start to the
-  last one's exit.
+  last one's exit; and the writes fencing refused in that run (``status().fenced_writes``:
+  a worker stalled past its 30 s lease; 0 expected) with any job they show made twice.
 
 PostgreSQL is measured when ``--postgres URL`` or ``SOVFIXER_TEST_POSTGRES_URL`` names a
 server (each measurement in a schema of its own, dropped after).
@@ -14,6 +15,7 @@ server (each measurement in a schema of its own, dropped after).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -30,7 +32,7 @@ import anyio
 from _common import REPO, SEED_SOVID, TOKEN, UPDATE_CSV, Table, emulator, finish, header, parser
 
 from sovfixer_async.emulator.outputs import make_xlsx
-from sovfixer_async.ledger import Ledger, _store
+from sovfixer_async.ledger import Ledger, LedgerURL, _store
 
 
 @contextmanager
@@ -112,6 +114,12 @@ def run_workers(url: str, api: str, workers: int, out: Path) -> float:
     return elapsed
 
 
+async def fencing(url: str) -> str:
+    async with await Ledger.open(url) as ledger:
+        status = await ledger.status()
+    return f"{status.fenced_writes} ({sum(status.fenced_jobs.values())} jobs made twice)"
+
+
 def main() -> int:
     p = parser(__doc__ or "")
     p.add_argument("--items", type=int, default=300)
@@ -121,7 +129,10 @@ def main() -> int:
     args = p.parse_args()
     if args.quick:
         args.items, args.claims = 90, 500
-    header("bench_ledger", args)
+    shown = dict(vars(args))  # the header shows the options; never the URL's password
+    if args.postgres:
+        shown["postgres"] = str(LedgerURL.parse(args.postgres))
+    header("bench_ledger", argparse.Namespace(**shown))
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     tables = []
     claims = Table("ledger alone: claim + done, 4 claimers")
@@ -141,7 +152,9 @@ def main() -> int:
                 ):
                     anyio.run(plan_mixed, url, args.items)
                     elapsed = run_workers(url, emu.url, workers, Path(out))
+                    fenced = anyio.run(fencing, url)
                 table.info(f"{workers} worker(s): items/s", f"{args.items / elapsed:.1f}")
+                table.info(f"{workers} worker(s): fenced writes", fenced)
             table.print()
             tables.append(table)
     return finish(tables)

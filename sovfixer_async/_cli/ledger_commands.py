@@ -28,6 +28,10 @@ async def ledger(ctx: Context, args: argparse.Namespace) -> int:
                 for s, n in sorted(by.items())
             ]
             lines.append(f"duplicates: {status.duplicates}, live workers: {status.live_workers}")
+            lines.append(
+                f"fenced writes: {status.fenced_writes}, jobs made twice (evidence): "
+                f"{sum(status.fenced_jobs.values())}"
+            )
             ctx.reporter.result("status", "\n".join(lines), **status.as_dict())
         elif action == "held":
             for item in await opened.held():

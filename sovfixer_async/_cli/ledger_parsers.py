@@ -83,7 +83,7 @@ def add_ledger_commands(command: Command, parent: argparse.ArgumentParser) -> No
     enhance.add_argument("--sources", required=True, metavar="CODES", help="e.g. PG,GG")
     enhance.add_argument("--batch-size", type=positive_int, default=1000, metavar="N")
 
-    verb("status", "counts of items by kind and state, duplicates, live workers")
+    verb("status", "counts by kind and state, duplicates, live workers, fenced writes")
     verb("held", "items held for an operator, with why")
     resolve = verb("resolve", "end a hold: adopt the server's job, or resubmit")
     resolve.add_argument("item", type=positive_int, metavar="ITEM")

@@ -138,6 +138,11 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
     #: Attempts of a transaction that met a serialization failure or a deadlock.
     ATTEMPTS = 5
+    #: Seconds a transaction may sit idle before the server ends its session. The ledger's
+    #: transactions run from start to end in one thread, so only a frozen (SIGSTOP, swapped
+    #: out) worker sits that long; ending its session releases its row locks, which claims
+    #: would otherwise skip (``SKIP LOCKED``) until it resumed. Its late commit then fails.
+    IDLE_IN_TRANSACTION_SECONDS = 10
 
     def __init__(self, url: LedgerURL, pool_size: int = 4):
         super().__init__(url)
@@ -166,6 +171,14 @@ class PostgresDatabase(Database):
                 connect_timeout=30,
                 application_name="sovfixer-ledger",
             )
+            try:
+                conn.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                    (f"{int(self.IDLE_IN_TRANSACTION_SECONDS * 1000)}",),
+                )
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
             self._slots.release()
             raise

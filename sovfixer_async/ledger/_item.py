@@ -4,9 +4,13 @@ downloads, done. Every write names the lease epoch; a refused one raises ``Fence
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from sovfixer_async._client import Client
 from sovfixer_async._errors import (
@@ -38,7 +42,10 @@ from sovfixer_async.ledger._types import (
     SUBMITTING,
     UPDATE,
     FencedError,
+    LedgerError,
 )
+
+log = logging.getLogger("sovfixer_async.ledger")
 
 #: Submissions of one item in one claim (an ambiguous one the server turned out not to have).
 SUBMIT_ATTEMPTS = 3
@@ -60,44 +67,56 @@ class ItemWork:
         self.db, self.client, self.worker = db, client, worker
         self.id, self.epoch, self.dest = item_id, epoch, dest
         self.resubmit_bulk = resubmit_ambiguous_bulk
+        #: Job-carrying evidence rows already read (and found unusable) by ``obtain``.
+        self.evidence_seen = 0
 
     # -- fenced writes -----------------------------------------------------------------
 
-    async def write(self, *, dup: int = 0, **fields: Any) -> None:
+    async def _fenced(
+        self, apply: Callable[[Tx], bool], note: str, job_id: str | None, token: str | None
+    ) -> None:
+        """Run ``apply(tx)`` (False: the epoch no longer holds the item); a refused write
+        is kept as evidence, with the job it carried, and raises ``FencedError``."""
+
         def run(tx: Tx) -> bool:
-            if _store.write(tx, self.id, self.epoch, fields, dup=dup):
+            if apply(tx):
                 return True
-            job_id = fields.get("job_id")
-            if job_id is not None:
-                _store.keep_evidence(
-                    tx,
-                    self.id,
-                    self.epoch,
-                    self.worker,
-                    job_id,
-                    fields.get("token"),
-                    f"refused write: state {fields.get('state')}",
-                )
+            _store.keep_evidence(tx, self.id, self.epoch, self.worker, job_id, token, note)
             return False
 
         if not await self.db.run(run):
             raise FencedError(self.id, self.epoch)
 
-    async def finish_write(self, fn: Any) -> None:
+    async def write(self, *, dup: int = 0, **fields: Any) -> None:
+        await self._fenced(
+            lambda tx: _store.write(tx, self.id, self.epoch, fields, dup=dup),
+            f"refused write: {', '.join(sorted(fields)) or 'duplicates'}"
+            + (f" (state {fields['state']})" if "state" in fields else ""),
+            fields.get("job_id"),
+            fields.get("token"),
+        )
+
+    async def finish_write(self, handle: JobHandle[Any], fn: Callable[[Tx], None]) -> None:
         """``fn(tx)`` (outputs, results) and ``state = done``, in one fenced transaction."""
 
-        def run(tx: Tx) -> bool:
-            if not _store.write(
-                tx, self.id, self.epoch, {"state": DONE, "lease_owner": None, "lease_until": None}
-            ):
+        def apply(tx: Tx) -> bool:
+            done = {"state": DONE, "lease_owner": None, "lease_until": None}
+            if not _store.write(tx, self.id, self.epoch, done):
                 return False
             fn(tx)
             return True
 
-        if not await self.db.run(run):
-            raise FencedError(self.id, self.epoch)
+        await self._fenced(apply, "refused write: done", handle.id, handle.token)
 
     async def end(self, state: str, reason: str) -> None:
+        if state == HELD:  # adopts a job a fenced-out worker's evidence names, if any
+            await self._fenced(
+                lambda tx: _store.hold(tx, self.id, self.epoch, reason[:2000], self.evidence_seen),
+                "refused write: held",
+                None,
+                None,
+            )
+            return
         await self.write(state=state, reason=reason[:2000], lease_owner=None, lease_until=None)
 
     # -- the item ----------------------------------------------------------------------
@@ -120,6 +139,7 @@ class ItemWork:
             return self.resume(item.token)
         if item.state == SUBMITTING:
             adopted = await self.db.run(lambda tx: _store.evidence(tx, self.id), write=False)
+            self.evidence_seen = len(adopted)
             for job_id, token in adopted:
                 if token is not None:
                     try:
@@ -160,41 +180,66 @@ class ItemWork:
     async def submit(
         self, item: Item, client_ref: str | None, dup: int = 0
     ) -> JobHandle[Any] | None:
-        """Intent first (with the ``client_ref``), then the POST, then the job's token."""
+        """Intent first (with the ``client_ref``), then the POST, then the job's token.
+
+        The POST and the write of its answer are shielded from cancellation (a lease taken
+        over cancels the item's task): the job the server made is recorded, or kept as
+        evidence when the lease is gone, never dropped with the answer that named it. The
+        client's timeouts and retry policy bound how long that lasts."""
         await self.write(state=SUBMITTING, client_ref=client_ref, dup=dup)
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
-            try:
-                handle = await _submit.send(self.client, item, client_ref)
-            except AmbiguousSubmissionError as exc:
-                if item.kind in (PARSE, UPDATE):
-                    found = await self.client.reconcile(exc)
-                    if found is None:
-                        continue  # the server has none: send it again
-                    handle = found
-                elif item.kind == OUTPUT or self.resubmit_bulk:
-                    await self.write(dup=1)
-                    if attempt < SUBMIT_ATTEMPTS:
-                        continue
-                    raise
+            with anyio.CancelScope(shield=True):
+                try:
+                    handle = await _submit.send(self.client, item, client_ref)
+                except AmbiguousSubmissionError as exc:
+                    ambiguous = exc
+                except SOVFixerError as exc:
+                    made = getattr(exc, "handle", None)
+                    if not isinstance(made, JobHandle):  # nothing was made: planned again
+                        await self.write(state=PLANNED)
+                        raise
+                    await self.record(made)  # an update made, not finished: finished later
+                    return made
                 else:
-                    await self.end(
-                        HELD,
-                        f"the submission of batch {item.seq} is ambiguous ({exc.detail}): the "
-                        "server may have it; resolve with adopt JOB_ID or resubmit",
-                    )
-                    return None
-            except SOVFixerError as exc:
-                made = getattr(exc, "handle", None)
-                if not isinstance(made, JobHandle):  # nothing was made: planned again
-                    await self.write(state=PLANNED)
-                    raise
-                handle = made  # an update made, not finished: finished below
-            await self.write(state=SUBMITTED, job_id=handle.id, token=handle.token)
-            return handle
-        await self.write(state=PLANNED)
+                    await self.record(handle)
+                    return handle
+            if item.kind in (PARSE, UPDATE):
+                found = await self.client.reconcile(ambiguous)
+                if found is None:
+                    continue  # the server has none: send it again
+                await self.record(found)
+                return found
+            if item.kind == OUTPUT or self.resubmit_bulk:
+                await self.write(dup=1)
+                if attempt < SUBMIT_ATTEMPTS:
+                    continue
+                raise ambiguous
+            await self.end(
+                HELD,
+                f"the submission of batch {item.seq} is ambiguous ({ambiguous.detail}): the "
+                "server may have it; resolve with adopt JOB_ID or resubmit",
+            )
+            return None
+        # Left in ``submitting``: whoever claims it next looks the job up by its client_ref
+        # before sending (one that shows up late is adopted, not made twice).
         raise AmbiguousSubmissionError(
             f"ledger item {item.id}", f"{SUBMIT_ATTEMPTS} submissions were all ambiguous"
         )
+
+    async def record(self, handle: JobHandle[Any]) -> None:
+        """The job's id and resume token, after its POST; if the ledger cannot be reached,
+        the job is named in the log (the only other place it is known)."""
+        try:
+            await self.write(state=SUBMITTED, job_id=handle.id, token=handle.token)
+        except FencedError:
+            raise
+        except LedgerError:
+            log.error(
+                "ledger item %s: server job %s was made but could not be recorded",
+                self.id,
+                handle.id,
+            )
+            raise
 
     async def complete(self, item: Item, handle: JobHandle[Any]) -> None:
         """Start an update that is not started, wait, download, record, done."""
@@ -213,7 +258,7 @@ class ItemWork:
         folder = self.dest / f"{item.kind}-{item.id}"
         await handle.download(folder, overwrite=True)
         files = [(check_id(r.path.name, "file name"), r.size, r.sha256) for r in handle.files]
-        await self.finish_write(lambda tx: _store.add_outputs(tx, self.id, files))
+        await self.finish_write(handle, lambda tx: _store.add_outputs(tx, self.id, files))
 
     async def finish_update(self, item: Item, handle: UpdateJob) -> None:
         """Send the rows and start an update a lost attempt left unstarted (or so it seems).
@@ -254,8 +299,13 @@ class ItemWork:
             _store.put_results(tx, self.id, count, lines)
 
         if failure is None:
-            await self.finish_write(record)
-        else:
-            await self.db.run(
-                lambda tx: record(tx) if _store.load(tx, self.id).epoch == self.epoch else None
-            )
+            await self.finish_write(handle, record)
+            return
+
+        def apply(tx: Tx) -> bool:
+            if _store.load(tx, self.id).epoch != self.epoch:
+                return False
+            record(tx)
+            return True
+
+        await self._fenced(apply, "refused write: failed batch's results", handle.id, None)

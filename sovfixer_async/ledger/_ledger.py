@@ -14,7 +14,7 @@ from sovfixer_async._errors import InvalidInputError
 from sovfixer_async._jobs import TOKEN_VERSION, BulkEnhanceBatch
 from sovfixer_async._locations import LocationsInput
 from sovfixer_async._urls import check_id
-from sovfixer_async.ledger import _plan, _results, _schema, _store
+from sovfixer_async.ledger import _operators, _plan, _results, _schema, _store
 from sovfixer_async.ledger._budget import RequestBudget
 from sovfixer_async.ledger._db import Database, connect
 from sovfixer_async.ledger._types import (
@@ -202,12 +202,13 @@ class Ledger:
     # -- operators ---------------------------------------------------------------------
 
     async def status(self) -> LedgerStatus:
-        """Counts of items by kind and state, duplicates, live workers."""
-        return await self._db.run(lambda tx: _store.status(tx, LIVE_WITHIN), write=False)
+        """Counts of items by kind and state, duplicates, live workers, and the writes
+        refused by fencing (``fenced_writes``) with any job they show made twice."""
+        return await self._db.run(lambda tx: _operators.status(tx, LIVE_WITHIN), write=False)
 
     async def held(self) -> list[HeldItem]:
         """Items waiting for an operator's ``resolve``, with why and any evidence."""
-        return await self._db.run(_store.held, write=False)
+        return await self._db.run(_operators.held, write=False)
 
     async def resolve(
         self, item_id: int, *, adopt: str | None = None, resubmit: bool = False
@@ -226,7 +227,7 @@ class Ledger:
                 {"v": TOKEN_VERSION, "kind": handle_kind, "id": job_id, "api": api},
                 separators=(",", ":"),
             )
-        await self._db.run(lambda tx: _store.resolve(tx, item_id, job_id, token))
+        await self._db.run(lambda tx: _operators.resolve(tx, item_id, job_id, token))
 
     def results(self, run_id: str) -> AsyncIterator[tuple[str, dict[str, SourceResult]]]:
         """Every location of the planned bulk run ``run_id``, with its results."""
@@ -236,4 +237,4 @@ class Ledger:
         """Forget done and failed items older than ``older_than`` seconds; how many."""
         if older_than < 0:
             raise InvalidInputError("must be >= 0", field="older_than")
-        return await self._db.run(lambda tx: _store.prune(tx, older_than))
+        return await self._db.run(lambda tx: _operators.prune(tx, older_than))

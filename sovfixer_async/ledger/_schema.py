@@ -80,7 +80,22 @@ _V2 = [
     "ALTER TABLE ledger_items ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0",
 ]
 
-MIGRATIONS: tuple[list[str], ...] = (_V1, _V2)
+#: Version 3: every claim of an item (its new epoch, the claiming worker, the database's
+#: time), append-only and forgotten by ``prune``: when a lost worker's items were taken over
+#: is observable, not only implied by the claim condition.
+_V3 = [
+    """CREATE TABLE ledger_claims (
+        id {id},
+        item_id BIGINT NOT NULL,
+        epoch BIGINT NOT NULL,
+        worker TEXT NOT NULL,
+        at {real} NOT NULL
+    )""",
+    "CREATE INDEX ledger_claims_item ON ledger_claims (item_id, epoch)",
+    "CREATE INDEX ledger_claims_at ON ledger_claims (at)",
+]
+
+MIGRATIONS: tuple[list[str], ...] = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 
 

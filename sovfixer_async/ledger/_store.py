@@ -1,9 +1,12 @@
-"""The ledger's SQL: every read and write of an item, as blocking functions of one
-transaction (run by ``Database.run`` in a worker thread).
+"""A worker's SQL: every read and write of an item, as blocking functions of one
+transaction (run by ``Database.run`` in a worker thread). Operators' SQL is in
+``_operators``.
 
+Every claim is logged in ``ledger_claims`` (item, new epoch, worker, the database's time).
 Writes by a worker name the lease ``epoch`` it holds and change nothing when another
-claim has taken the item since (fencing). A refused write that carries a job id is kept
-in ``ledger_evidence`` (append-only) and adopts the job when the item is held.
+claim has taken the item since (fencing). Every refused write is kept in
+``ledger_evidence`` (append-only; ``status().fenced_writes`` counts them) with the job id
+it carried, if any, which a held item adopts.
 """
 
 from __future__ import annotations
@@ -24,10 +27,8 @@ from sovfixer_async.ledger._types import (
     STATES,
     SUBMITTED,
     SUBMITTING,
-    HeldItem,
     LedgerDataError,
     LedgerError,
-    LedgerStatus,
 )
 
 #: The columns a worker reads back (all of them untrusted: checked where used).
@@ -161,7 +162,21 @@ def _claim_where(
         f"{where} ORDER BY id LIMIT ?{lock}) RETURNING id, epoch",
         [owner, lease, *params, n],
     )
-    return sorted((int(i), int(e)) for i, e in rows)
+    claimed = sorted((int(i), int(e)) for i, e in rows)
+    _log_claims(tx, owner, claimed)
+    return claimed
+
+
+def _log_claims(tx: Tx, owner: str, claimed: Sequence[tuple[int, int]]) -> None:
+    """Append each claim to ``ledger_claims`` (when an item was taken, by whom, at which
+    epoch), in the claim's transaction."""
+    for start in range(0, len(claimed), 200):
+        chunk = claimed[start : start + 200]
+        values = ", ".join("(?, ?, ?, :now)" for _ in chunk)
+        tx.q(
+            f"INSERT INTO ledger_claims (item_id, epoch, worker, at) VALUES {values}",
+            [v for item_id, epoch in chunk for v in (item_id, epoch, owner)],
+        )
 
 
 def in_flight(tx: Tx, kind: str) -> int:
@@ -225,20 +240,38 @@ def write(tx: Tx, item_id: int, epoch: int, fields: Mapping[str, Any], *, dup: i
 def keep_evidence(
     tx: Tx, item_id: int, epoch: int, worker: str, job_id: str | None, token: str | None, note: str
 ) -> None:
-    """Append what a refused write knew; a held item adopts the job it names."""
+    """Append a refused write (every one: ``status().fenced_writes`` counts them) and what
+    it knew; a held item adopts the job it names."""
     tx.q(
         "INSERT INTO ledger_evidence (item_id, epoch, worker, job_id, token, note, at) "
         "VALUES (?, ?, ?, ?, ?, ?, :now)",
-        (item_id, epoch, worker, job_id, token, note),
+        (item_id, epoch, worker, job_id, token, note[:2000]),
     )
     if job_id is not None and token is not None:
-        tx.q(
-            f"UPDATE ledger_items SET state = '{SUBMITTED}', job_id = ?, token = ?, "
-            "reason = 'adopted from a fenced-out worker''s evidence', epoch = epoch + 1, "
-            f"lease_owner = NULL, lease_until = NULL, updated_at = :now WHERE id = ? "
-            f"AND state = '{HELD}'",
-            (job_id, token, item_id),
-        )
+        _adopt_if_held(tx, item_id, job_id, token)
+
+
+def _adopt_if_held(tx: Tx, item_id: int, job_id: str, token: str) -> None:
+    tx.q(
+        f"UPDATE ledger_items SET state = '{SUBMITTED}', job_id = ?, token = ?, "
+        "reason = 'adopted from a fenced-out worker''s evidence', epoch = epoch + 1, "
+        f"lease_owner = NULL, lease_until = NULL, updated_at = :now WHERE id = ? "
+        f"AND state = '{HELD}'",
+        (job_id, token, item_id),
+    )
+
+
+def hold(tx: Tx, item_id: int, epoch: int, reason: str, seen: int = 0) -> bool:
+    """Hold the item for an operator (fenced like ``write``); if a fenced-out worker's
+    evidence names a job for it beyond the ``seen`` first ones (the caller read those and
+    could not use them), adopt that job instead (the newest)."""
+    fields = {"state": HELD, "reason": reason, "lease_owner": None, "lease_until": None}
+    if not write(tx, item_id, epoch, fields):
+        return False
+    found = evidence(tx, item_id)
+    if len(found) > seen and found[-1][1] is not None:
+        _adopt_if_held(tx, item_id, found[-1][0], found[-1][1])
+    return True
 
 
 def evidence(tx: Tx, item_id: int) -> list[tuple[str, str | None]]:
@@ -251,14 +284,23 @@ def evidence(tx: Tx, item_id: int) -> list[tuple[str, str | None]]:
     return [(str(job), token) for job, token in rows]
 
 
-def release(tx: Tx, item_id: int, epoch: int, delay: float, reason: str) -> bool:
-    """Give the item back, claimable again after ``delay`` seconds (a transient failure)."""
+def release(
+    tx: Tx, item_id: int, epoch: int, delay: float, reason: str, worker: str | None = None
+) -> bool:
+    """Give the item back, claimable again after ``delay`` seconds (a transient failure).
+
+    Fenced like every write: refused (and, when ``worker`` is named, kept as evidence) if
+    another claim has taken the item since."""
     tx.q(
         "UPDATE ledger_items SET lease_owner = NULL, lease_until = :now + ?, reason = ?, "
         "updated_at = :now WHERE id = ? AND epoch = ?",
         (delay, reason, item_id, epoch),
     )
-    return tx.rowcount == 1
+    if tx.rowcount == 1:
+        return True
+    if worker is not None:
+        keep_evidence(tx, item_id, epoch, worker, None, None, f"refused release: {reason}")
+    return False
 
 
 def heartbeat(
@@ -321,66 +363,3 @@ def put_results(tx: Tx, item_id: int, count: int, lines: bytes) -> None:
         "INSERT INTO ledger_results (item_id, count, lines, at) VALUES (?, ?, ?, :now)",
         (item_id, count, lines),
     )
-
-
-# -- operators -----------------------------------------------------------------------------
-
-
-def status(tx: Tx, live_within: float) -> LedgerStatus:
-    counts: dict[str, dict[str, int]] = {}
-    for kind, state, n in tx.q(
-        "SELECT kind, state, count(*) FROM ledger_items GROUP BY kind, state"
-    ):
-        counts.setdefault(str(kind), {})[str(state)] = int(n)
-    dup = tx.one("SELECT coalesce(sum(duplicates), 0) FROM ledger_items")
-    live = tx.one(
-        "SELECT count(*) FROM ledger_workers WHERE heartbeat_at > :now - ?", (live_within,)
-    )
-    return LedgerStatus(counts, int(dup[0]) if dup else 0, int(live[0]) if live else 0)
-
-
-def held(tx: Tx) -> list[HeldItem]:
-    items = []
-    for item_id, kind, run_id, seq, reason in tx.q(
-        f"SELECT id, kind, run_id, seq, reason FROM ledger_items WHERE state = '{HELD}' ORDER BY id"
-    ):
-        jobs = tuple(job for job, _ in evidence(tx, int(item_id)))
-        items.append(HeldItem(int(item_id), str(kind), run_id, seq, str(reason or ""), jobs))
-    return items
-
-
-def resolve(tx: Tx, item_id: int, job_id: str | None, token: str | None) -> None:
-    """Adopt ``job_id`` (``token`` its handle's) or, with neither, plan the item again."""
-    row = tx.one("SELECT state FROM ledger_items WHERE id = ?", (item_id,))
-    if row is None:
-        raise LedgerError(f"no ledger item {item_id}")
-    if row[0] != HELD:
-        raise LedgerError(f"ledger item {item_id} is {row[0]}, not held")
-    if job_id is not None:
-        tx.q(
-            f"UPDATE ledger_items SET state = '{SUBMITTED}', job_id = ?, token = ?, "
-            "reason = 'adopted by an operator', epoch = epoch + 1, lease_owner = NULL, "
-            "lease_until = NULL, updated_at = :now WHERE id = ?",
-            (job_id, token, item_id),
-        )
-    else:
-        tx.q(
-            f"UPDATE ledger_items SET state = '{PLANNED}', job_id = NULL, token = NULL, "
-            "client_ref = NULL, "
-            "reason = 'resubmitted by an operator', duplicates = duplicates + 1, "
-            "epoch = epoch + 1, lease_owner = NULL, lease_until = NULL, updated_at = :now "
-            "WHERE id = ?",
-            (item_id,),
-        )
-
-
-def prune(tx: Tx, older_than: float) -> int:
-    """Forget finished items (done or failed) untouched for ``older_than`` seconds."""
-    where = "state IN ('done', 'failed') AND updated_at < :now - ?"
-    sub = f"SELECT id FROM ledger_items WHERE {where}"
-    for table in ("ledger_evidence", "ledger_outputs", "ledger_results"):
-        tx.q(f"DELETE FROM {table} WHERE item_id IN ({sub})", (older_than,))
-    tx.q(f"DELETE FROM ledger_items WHERE {where}", (older_than,))
-    removed = tx.rowcount
-    tx.q("DELETE FROM ledger_workers WHERE heartbeat_at < :now - ?", (older_than,))
-    return removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from sovfixer_async._errors import SOVFixerError
 
@@ -49,11 +49,21 @@ class FencedError(LedgerError):
 
 @frozen
 class LedgerStatus:
-    """Counts of items by kind and state, duplicates counted, and live workers."""
+    """Counts of items by kind and state, duplicates counted, and live workers.
+
+    ``fenced_writes``: writes refused because another claim had taken the item (a worker
+    frozen or stalled past its lease), each kept as evidence; ``duplicates_by_kind``: the
+    ``duplicates`` per kind (output requests sent again, batches resubmitted);
+    ``fenced_jobs``: per kind, server jobs that refused writes carried and that their item
+    did not adopt (made twice: paid for, waited on by nobody).
+    """
 
     counts: dict[str, dict[str, int]]
     duplicates: int
     live_workers: int
+    fenced_writes: int = 0
+    duplicates_by_kind: dict[str, int] = field(factory=dict)
+    fenced_jobs: dict[str, int] = field(factory=dict)
 
     def total(self, state: str | None = None) -> int:
         return sum(n for by in self.counts.values() for s, n in by.items() if state in (None, s))
@@ -63,6 +73,9 @@ class LedgerStatus:
             "counts": self.counts,
             "duplicates": self.duplicates,
             "live_workers": self.live_workers,
+            "fenced_writes": self.fenced_writes,
+            "duplicates_by_kind": self.duplicates_by_kind,
+            "fenced_jobs": self.fenced_jobs,
         }
 
 

@@ -117,6 +117,9 @@ class Worker:
                     )
                 )
             for item_id, epoch in got:
+                stale = self.active.get(item_id)
+                if stale is not None:  # our own lease on it had lapsed: that task is fenced
+                    stale[1].cancel()
                 scope = anyio.CancelScope()
                 self.active[item_id] = (epoch, scope)
                 tg.start_soon(self._carry, item_id, epoch, scope)
@@ -163,7 +166,8 @@ class Worker:
                 except Exception as exc:  # transient: back to the ledger, later
                     await self._settle(self._transient(work, exc))
         finally:
-            self.active.pop(item_id, None)
+            if self.active.get(item_id, (None,))[0] == epoch:  # not a newer claim's entry
+                del self.active[item_id]
             self._wake.set()
 
     async def _settle(self, step: Awaitable[None]) -> None:
@@ -187,7 +191,9 @@ class Worker:
 
     async def _give_back(self, item_id: int, epoch: int, delay: float, reason: str) -> None:
         with anyio.CancelScope(shield=True):
-            await self.db.run(lambda tx: _store.release(tx, item_id, epoch, delay, reason[:2000]))
+            await self.db.run(
+                lambda tx: _store.release(tx, item_id, epoch, delay, reason[:2000], self.id)
+            )
 
     async def _beat(self) -> None:
         held = {item_id: epoch for item_id, (epoch, _) in self.active.items()}

@@ -3,13 +3,23 @@ late write is refused, and a job id it carried is kept as evidence and adopted."
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import anyio
 import pytest
 
-from sovfixer_async.ledger import DONE, HELD, PLANNED, SUBMITTED, FencedError, Ledger, _store
-from sovfixer_async.ledger._db import Tx
+from sovfixer_async.ledger import (
+    DONE,
+    HELD,
+    PLANNED,
+    SUBMITTED,
+    FencedError,
+    Ledger,
+    LedgerError,
+    _store,
+)
+from sovfixer_async.ledger._db import PostgresDatabase, Tx
 from sovfixer_async.ledger._item import ItemWork
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +127,23 @@ async def test_a_released_item_waits_out_its_delay(ledger: Ledger) -> None:
 
     assert await ledger._db.run(release)
     assert await claim(ledger, "b", 1) == []
+
+
+async def test_postgres_ends_the_transaction_of_a_worker_frozen_inside_it(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not ledger_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (a frozen SQLite writer holds the one write lock)")
+    monkeypatch.setattr(PostgresDatabase, "IDLE_IN_TRANSACTION_SECONDS", 0.2)
+    async with await Ledger.open(ledger_url) as frozen, await Ledger.open(ledger_url) as other:
+        (item_id,) = await plan_outputs(frozen, 1)
+
+        def freeze(tx: Tx) -> None:
+            tx.q("SELECT id FROM ledger_items WHERE id = ? FOR UPDATE", (item_id,))
+            time.sleep(1.0)  # frozen, holding the row's lock: the server ends the session
+            tx.q("SELECT 1")
+
+        with pytest.raises(LedgerError):
+            await frozen._db.run(freeze)
+        assert await claim(other, "b", 1) == [(item_id, 1)]
+        assert await frozen.status()  # its pool replaced the ended connection

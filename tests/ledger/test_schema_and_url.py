@@ -15,6 +15,7 @@ from sovfixer_async.ledger import Ledger, LedgerError, LedgerURL, _schema
 from sovfixer_async.ledger._db import connect
 
 from .conftest import POSTGRES_ENV
+from .helpers import claim
 
 pytestmark = pytest.mark.anyio
 
@@ -38,6 +39,35 @@ async def test_a_version_1_ledger_migrates_forward_keeping_its_items(ledger_url:
         status = await ledger.status()
         assert status.counts == {"output": {"planned": 1}}
         assert status.duplicates == 0  # the column version 2 added
+
+
+async def test_a_version_2_ledger_migrates_to_3_and_logs_claims_from_then_on(
+    ledger_url: str,
+) -> None:
+    db = connect(LedgerURL.parse(ledger_url))
+    try:
+        await db.run(lambda tx: _schema.migrate(tx, target=2))
+        await db.run(
+            lambda tx: tx.q(
+                "INSERT INTO ledger_items (kind, state, params, epoch, lease_owner, lease_until, "
+                "duplicates, created_at, updated_at) VALUES ('output', 'submitted', "
+                '\'{"sovid":"s-1","output_format":"JSON"}\', 4, \'old\', :now - 1, 2, :now, :now)'
+            )
+        )
+    finally:
+        await db.close()
+    async with await Ledger.open(ledger_url) as ledger:
+        assert await ledger._db.run(_schema.current_version) == _schema.VERSION == 3
+        status = await ledger.status()
+        assert (status.counts, status.duplicates) == ({"output": {"submitted": 1}}, 2)
+        assert status.fenced_writes == 0
+        assert await ledger._db.run(lambda tx: tx.q("SELECT * FROM ledger_claims")) == []
+        [(item_id, epoch)] = await claim(ledger, "new", 1)  # its lease had ended
+        assert epoch == 5
+        logged = await ledger._db.run(
+            lambda tx: tx.q("SELECT item_id, epoch, worker FROM ledger_claims")
+        )
+        assert logged == [(item_id, 5, "new")]
 
 
 async def test_a_ledger_from_a_newer_sdk_is_refused(ledger_url: str) -> None:

@@ -159,3 +159,29 @@ async def test_a_reused_client_ref_is_held_and_an_operator_adopts_one_job(
     done = await item(ledger, item_id)
     assert (done.state, done.job_id) == (DONE, first.id)
     assert parse_jobs_with(emulator, "reused") == 2  # made by hand above, none by the ledger
+
+
+async def test_a_resubmitted_parse_gets_a_fresh_client_ref_and_is_found_by_it(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path
+) -> None:
+    item_id = await ledger.plan_parse(workbook(), filename="twice.xlsx", client_ref="reused")
+    await claim(ledger, "lost-worker", 1, lease=-1.0)
+    await set_fields(ledger, item_id, state="submitting", client_ref="reused")
+    for _ in range(2):
+        await client.parse_sov(workbook(), filename="twice.xlsx", client_ref="reused")
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
+    assert [h.id for h in await ledger.held()] == [item_id]
+    await ledger.resolve(item_id, resubmit=True)
+    fresh = (await item(ledger, item_id)).client_ref
+    assert fresh is not None
+    assert fresh != "reused"
+    # the worker that resubmits it is lost mid-POST, after its POST landed: its successor
+    # finds that one job by the fresh reference (the old one names two: held again)
+    await claim(ledger, "lost-again", 1, lease=-1.0)
+    await set_fields(ledger, item_id, state="submitting")
+    await client.parse_sov(workbook(), filename="twice.xlsx", client_ref=fresh)
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05)
+    done = await item(ledger, item_id)
+    assert (done.state, done.client_ref) == (DONE, fresh)
+    assert parse_jobs_with(emulator, fresh) == 1
+    assert parse_jobs_with(emulator, "reused") == 2
