@@ -71,8 +71,14 @@ class Emulator:
 
 
 @contextmanager
-def emulator(job_seconds: float, *extra: str, startup_timeout: float = 30.0) -> Iterator[Emulator]:
-    """Start ``python -m sovfixer_async.emulator --port 0`` and stop it (SIGINT) on exit."""
+def emulator(
+    job_seconds: float, *extra: str, seed: int = 1, startup_timeout: float = 30.0
+) -> Iterator[Emulator]:
+    """Start ``python -m sovfixer_async.emulator --port 0`` and stop it (SIGINT) on exit.
+
+    ``seed`` seeds its dice (job durations are drawn in submission order from a stream of
+    their own): two fresh emulators with one seed give the same durations in that order.
+    """
     args = [
         sys.executable,
         "-m",
@@ -82,7 +88,7 @@ def emulator(job_seconds: float, *extra: str, startup_timeout: float = 30.0) -> 
         "--job-seconds",
         str(job_seconds),
         "--seed",
-        "1",
+        str(seed),
         *extra,
     ]
     with tempfile.TemporaryFile() as errors:
