@@ -232,13 +232,17 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses: list[tuple[int, float]] = []
+        #: The same with when each ended (``time.perf_counter``): (generation, seconds, end).
+        self.timed: list[tuple[int, float, float]] = []
         self._started = 0.0
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+            now = time.perf_counter()
+            self.pauses.append((info["generation"], now - self._started))
+            self.timed.append((info["generation"], now - self._started, now))
 
     def __enter__(self) -> GcPauses:
         gc.callbacks.append(self._callback)

@@ -167,7 +167,9 @@ async def burst(url: str, count: int, window: float) -> c.Table:
     t.info(f"status polls in the {window:g} s after", f"{polls:,} ({polls / count:.2f} per job)")
     t.info("loop lag p50 / p99 / max, submitting", _ms(probe.lags(start, last)))
     t.info(f"loop lag p50 / p99 / max, {window:g} s after", _ms(probe.lags(last, end)))
+    t.info("samples over 20 ms: submitting / after", _over(probe, start, last, end, 0.020))
     t.info("full collections (gen 2): n, total, max", pauses.summary(2))
+    t.info("  of which while submitting", _gc_between(pauses, start, last))
     t.check(
         "loop lag p99 from the first submission (ms)",
         c.percentile(probe.lags(start, end), 99) * 1e3,
@@ -227,6 +229,21 @@ async def run(
         frame = stat.traceback[0]
         t2.info(f"  {_short(frame.filename)}:{frame.lineno}", f"{stat.size / count:.0f} B/job")
     return [t, t2]
+
+
+def _over(probe: c.LagProbe, start: float, last: float, end: float, limit: float) -> str:
+    """How many probe samples lagged more than ``limit``, while submitting and after."""
+    during, after = probe.lags(start, last), probe.lags(last, end)
+    return (
+        f"{sum(x > limit for x in during)} of {len(during)} / "
+        f"{sum(x > limit for x in after)} of {len(after)}"
+    )
+
+
+def _gc_between(pauses: c.GcPauses, start: float, end: float) -> str:
+    """Full collections that ended between ``start`` and ``end``: count and each (ms)."""
+    inside = [d for g, d, at in pauses.timed if g == 2 and start <= at <= end]
+    return f"{len(inside)}: " + ", ".join(f"{d * 1e3:.0f}" for d in inside) + " ms"
 
 
 def _short(path: str) -> str:
