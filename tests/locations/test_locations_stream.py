@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import InvalidInputError, _locations
-from sovfixer_async._locations import SLICE_ROWS, bulk_locations, update_csv_batches
+from sovfixer_async._locations import SLICE_ROWS, SeenIds, bulk_locations, update_csv_batches
 
 pytestmark = pytest.mark.anyio
 
@@ -179,3 +179,13 @@ async def test_a_path_that_cannot_be_read_is_invalid_input(tmp_path: Path) -> No
         await all_locations(tmp_path)  # a folder
     with pytest.raises(InvalidInputError, match="CSV text as bytes"):
         await all_locations("id,address\nloc-1,x\n")
+
+
+@given(st.lists(st.text(min_size=1, max_size=6), max_size=300))
+def test_seen_ids_says_which_ids_repeat(ids: list[str]) -> None:
+    """The sharded id set answers as one set would: False exactly for a repeat."""
+    seen, plain = SeenIds(), set[str]()
+    for value in ids:
+        assert seen.add(value) is (value not in plain)
+        plain.add(value)
+    assert len(seen) == len(plain)
