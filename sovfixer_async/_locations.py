@@ -53,6 +53,8 @@ SLICE_ROWS = 256
 FILE_SLICE_ROWS = 2048
 #: Sets the location ids seen are split over (see :class:`SeenIds`).
 ID_SHARDS = 256
+#: Ids freed between two turns of the event loop when a run's ids are forgotten (~2 ms).
+FREE_PER_TURN = 32_768
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?\s*")
@@ -267,6 +269,16 @@ class SeenIds:
     def __len__(self) -> int:
         return sum(map(len, self._shards))
 
+    async def forget(self) -> None:
+        """Empty it a part per loop turn: freeing a million ids at once takes ~50 ms."""
+        freed = 0
+        for shard in self._shards:
+            freed += len(shard)
+            shard.clear()
+            if freed >= FREE_PER_TURN:
+                freed = 0
+                await anyio.lowlevel.checkpoint()
+
 
 async def bulk_locations(locations: LocationsInput) -> AsyncGenerator[dict[str, Any], None]:
     """Validated bulk-enhance locations, one at a time; duplicate ids are an error."""
@@ -284,3 +296,4 @@ async def bulk_locations(locations: LocationsInput) -> AsyncGenerator[dict[str, 
             yield clean
     if not index:
         raise InvalidInputError("no locations given (the input has no rows)", field="locations")
+    await seen.forget()

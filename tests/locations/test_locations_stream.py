@@ -189,3 +189,28 @@ def test_seen_ids_says_which_ids_repeat(ids: list[str]) -> None:
         assert seen.add(value) is (value not in plain)
         plain.add(value)
     assert len(seen) == len(plain)
+
+
+async def test_seen_ids_are_forgotten_a_part_per_loop_turn() -> None:
+    """100,000 ids are freed over several turns of the loop, not in one piece."""
+    seen = SeenIds()
+    for i in range(100_000):
+        seen.add(f"loc-{i}")
+    turns = 0
+    finished = anyio.Event()
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while not finished.is_set():
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(count_turns)
+        await anyio.lowlevel.checkpoint()
+        before = turns
+        await seen.forget()
+        during = turns - before
+        finished.set()
+    assert len(seen) == 0
+    assert during >= 100_000 // _locations.FREE_PER_TURN
