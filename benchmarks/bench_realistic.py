@@ -329,10 +329,11 @@ def summary(runs: list[SeedRun]) -> str:
     if both:
         head += ["off. wall", "off. req/job", "off. p95", "speed-up", "ceiling"]
     rows: list[list[str]] = [head]
-    cols: dict[str, list[float]] = {}
+    #: Each column's values and format, in the order of ``head`` after "seed".
+    cols: dict[str, tuple[list[float], str]] = {}
 
     def add(cells: list[str], name: str, value: float, fmt: str) -> None:
-        cols.setdefault(name, []).append(value)
+        cols.setdefault(name, ([], fmt))[0].append(value)
         cells.append(format(value, fmt))
 
     for r in runs:
@@ -354,11 +355,7 @@ def summary(runs: list[SeedRun]) -> str:
             add(cells, "speed", f.wall / o.wall, ".2f")
             add(cells, "ceiling", f.wall / o.floor, ".2f")
         rows.append(cells)
-    fmts = [".1f", ".1f", ".1f", ".2f", ".2f", ".1f", ".2f", ".2f", ".1f", ".2f", ".2f", ".2f"]
-    fmts += [".2f"]
-    medians = ["median"] + [
-        format(statistics.median(v), fmt) for v, fmt in zip(cols.values(), fmts, strict=False)
-    ]
+    medians = ["median"] + [format(statistics.median(v), fmt) for v, fmt in cols.values()]
     rows.append(medians)
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = [
