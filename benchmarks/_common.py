@@ -71,8 +71,14 @@ class Emulator:
 
 
 @contextmanager
-def emulator(job_seconds: float, *extra: str, startup_timeout: float = 30.0) -> Iterator[Emulator]:
-    """Start ``python -m sovfixer_async.emulator --port 0`` and stop it (SIGINT) on exit."""
+def emulator(
+    job_seconds: float, *extra: str, seed: int = 1, startup_timeout: float = 30.0
+) -> Iterator[Emulator]:
+    """Start ``python -m sovfixer_async.emulator --port 0`` and stop it (SIGINT) on exit.
+
+    ``seed`` seeds its dice (job durations are drawn in submission order from a stream of
+    their own): two fresh emulators with one seed give the same durations in that order.
+    """
     args = [
         sys.executable,
         "-m",
@@ -82,7 +88,7 @@ def emulator(job_seconds: float, *extra: str, startup_timeout: float = 30.0) -> 
         "--job-seconds",
         str(job_seconds),
         "--seed",
-        "1",
+        str(seed),
         *extra,
     ]
     with tempfile.TemporaryFile() as errors:
@@ -226,13 +232,17 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses: list[tuple[int, float]] = []
+        #: The same with when each ended (``time.perf_counter``): (generation, seconds, end).
+        self.timed: list[tuple[int, float, float]] = []
         self._started = 0.0
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+            now = time.perf_counter()
+            self.pauses.append((info["generation"], now - self._started))
+            self.timed.append((info["generation"], now - self._started, now))
 
     def __enter__(self) -> GcPauses:
         gc.callbacks.append(self._callback)

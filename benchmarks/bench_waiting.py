@@ -13,7 +13,10 @@ with its own id string, poller and status), every one awaited by a task of its o
   for the SDK's share (handle + poller: the total less the bare waiting task).
 * Phase 0 (burst): ``--burst`` (5,000) output requests submitted at once, each then
   waited on; the loop lag from the first submission to ``--burst-window`` s after the
-  last submission returned (target p99 < 20 ms), polls per job meanwhile.
+  last submission returned (target p99 < 20 ms), polls per job meanwhile; the samples
+  over 20 ms while submitting and after, and the full collections among them. Before it,
+  the caller's own share: the lag while 5,000 bare tasks are started at once (no client
+  can spare its user that one stall).
 * Phase 2 (tracemalloc): the same for another 10,000 handles, with the Python memory
   traced per handle and where it goes.
 
@@ -132,9 +135,24 @@ async def waiting(
     return out
 
 
+async def bare_spawn(count: int) -> list[float]:
+    """The caller's own share of a burst: the loop lag while ``count`` bare tasks are
+    started at once and each awaits an event (what any client's user pays to start them)."""
+    event = anyio.Event()
+    async with c.LagProbe() as probe, anyio.create_task_group() as tg:
+        start = time.perf_counter()
+        for _ in range(count):
+            tg.start_soon(event.wait)
+        await anyio.sleep(0.3)
+        event.set()
+    return probe.lags(start)
+
+
 async def burst(url: str, count: int, window: float) -> c.Table:
     """``count`` output requests submitted at once, each then waited on by its task; the
     loop lag from the first submission to ``window`` s after the last one returned."""
+    bare = await bare_spawn(count)
+    gc.collect()
     submitted: list[float] = []
     all_in = anyio.Event()
     async with Client(api_url=url, data_api_url=url, token=c.TOKEN) as client:
@@ -167,7 +185,12 @@ async def burst(url: str, count: int, window: float) -> c.Table:
     t.info(f"status polls in the {window:g} s after", f"{polls:,} ({polls / count:.2f} per job)")
     t.info("loop lag p50 / p99 / max, submitting", _ms(probe.lags(start, last)))
     t.info(f"loop lag p50 / p99 / max, {window:g} s after", _ms(probe.lags(last, end)))
+    t.info("samples over 20 ms: submitting / after", _over(probe, start, last, end, 0.020))
+    t.info(
+        f"  the caller's share: {count:,} bare tasks started, max lag", _ms(bare).split("/ ")[-1]
+    )
     t.info("full collections (gen 2): n, total, max", pauses.summary(2))
+    t.info("  of which while submitting", _gc_between(pauses, start, last))
     t.check(
         "loop lag p99 from the first submission (ms)",
         c.percentile(probe.lags(start, end), 99) * 1e3,
@@ -227,6 +250,21 @@ async def run(
         frame = stat.traceback[0]
         t2.info(f"  {_short(frame.filename)}:{frame.lineno}", f"{stat.size / count:.0f} B/job")
     return [t, t2]
+
+
+def _over(probe: c.LagProbe, start: float, last: float, end: float, limit: float) -> str:
+    """How many probe samples lagged more than ``limit``, while submitting and after."""
+    during, after = probe.lags(start, last), probe.lags(last, end)
+    return (
+        f"{sum(x > limit for x in during)} of {len(during)} / "
+        f"{sum(x > limit for x in after)} of {len(after)}"
+    )
+
+
+def _gc_between(pauses: c.GcPauses, start: float, end: float) -> str:
+    """Full collections that ended between ``start`` and ``end``: count and each (ms)."""
+    inside = [d for g, d, at in pauses.timed if g == 2 and start <= at <= end]
+    return f"{len(inside)}: " + ", ".join(f"{d * 1e3:.0f}" for d in inside) + " ms"
 
 
 def _short(path: str) -> str:

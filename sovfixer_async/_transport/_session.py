@@ -47,6 +47,7 @@ from sovfixer_async._transport._retry import (
     decide,
     parse_retry_after,
 )
+from sovfixer_async._transport._turnstile import Turnstile
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -109,6 +110,7 @@ class Transport:
         self.download_slots = anyio.CapacityLimiter(config.max_concurrent_downloads)
         #: Adaptive rate limit per API host: acquire before a send, learn from each answer.
         self.rate = RateLimiter(config.retry, (config.api_url, config.data_api_url))
+        self.turnstile = Turnstile()  # a herd of requests is built over several loop turns
         self.stats = TransportStats()
         #: One retry budget for every request of this client, downloads included.
         self.budget = RetryBudget(config.retry)
@@ -240,6 +242,7 @@ class Transport:
         ``compress`` gzips a JSON body above ``config.gzip_threshold`` bytes. ``json`` may be
         an :class:`EncodedJson` made ahead (e.g. in a worker thread), sent as it is.
         """
+        await self.turnstile.enter()
         # Only a path is joined to the API base: an id holding "://" is no absolute URL.
         url = self.url(api, path_or_url) if path_or_url.startswith("/") else path_or_url
         what = what or f"{method} {URL(url).path}"

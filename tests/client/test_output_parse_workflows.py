@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from sovfixer_async import Client, InvalidInputError, JobFailed, OutputJob, ParseJob
@@ -96,3 +97,20 @@ async def test_bad_parse_input(
     assert (info.value.field or "").startswith(field)
     counts = await stats()
     assert counts["jobs_created"].get("parse", 0) == 0
+
+
+async def test_a_herd_of_submissions_fetches_the_formats_once(client: Client, stats: Any) -> None:
+    """250 submissions started at once, before the formats are known: one fetch, and the
+    250 that waited for it (woken a hundred per loop turn) all get their handle."""
+    handles: list[OutputJob] = []
+
+    async def one() -> None:
+        handles.append(await client.get_or_create_output(SOVID, "json", overwrite_existing=True))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(250):
+            tg.start_soon(one)
+    counts = (await stats())["requests_by_route"]
+    assert counts["GET /api/v1/output_formats"] == 1
+    assert counts["POST /api/v1/sov/{id}/get_or_create_output"] == 250
+    assert len({h.id for h in handles}) == 250

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import InvalidInputError, _locations
-from sovfixer_async._locations import SLICE_ROWS, bulk_locations, update_csv_batches
+from sovfixer_async._locations import SLICE_ROWS, SeenIds, bulk_locations, update_csv_batches
 
 pytestmark = pytest.mark.anyio
 
@@ -179,3 +180,48 @@ async def test_a_path_that_cannot_be_read_is_invalid_input(tmp_path: Path) -> No
         await all_locations(tmp_path)  # a folder
     with pytest.raises(InvalidInputError, match="CSV text as bytes"):
         await all_locations("id,address\nloc-1,x\n")
+
+
+@given(st.lists(st.text(min_size=1, max_size=6), max_size=300))
+def test_seen_ids_says_which_ids_repeat(ids: list[str]) -> None:
+    """The sharded id set answers as one set would: False exactly for a repeat."""
+    seen, plain = SeenIds(), set[str]()
+    for value in ids:
+        assert seen.add(value) is (value not in plain)
+        plain.add(value)
+    assert len(seen) == len(plain)
+
+
+async def test_seen_ids_are_forgotten_a_part_per_loop_turn() -> None:
+    """100,000 ids are freed over several turns of the loop, not in one piece."""
+    seen = SeenIds()
+    for i in range(100_000):
+        seen.add(f"loc-{i}")
+    turns = 0
+    finished = anyio.Event()
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while not finished.is_set():
+            turns += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(count_turns)
+        await anyio.lowlevel.checkpoint()
+        before = turns
+        await seen.forget()
+        during = turns - before
+        finished.set()
+    assert len(seen) == 0
+    assert during >= 100_000 // _locations.FREE_PER_TURN
+
+
+def test_seen_ids_are_not_walked_by_the_garbage_collector() -> None:
+    """A million ids held while a run is prepared must not lengthen every full collection:
+    none of what holds them is tracked by the collector."""
+    seen = SeenIds()
+    for i in range(1000):
+        seen.add(f"loc-{i}")
+    gc.collect()
+    assert not any(gc.is_tracked(shard) for shard in seen._shards)
