@@ -202,8 +202,7 @@ class Ledger(LoopOwner[_ledger.Ledger]):
     def _work(self, client: Client, start: Callable[[_async.Client], Awaitable[None]]) -> None:
         if not isinstance(client, Client):
             raise InvalidInputError(
-                "work() takes a sovfixer_async.sync.Client (the async ledger takes an async"
-                " one)",
+                "work() takes a sovfixer_async.sync.Client (the async ledger takes an async one)",
                 field="client",
             )
         portal = client.portal  # raises if the client is closed
