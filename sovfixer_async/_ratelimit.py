@@ -52,6 +52,20 @@ BURST_SECONDS = 1.0
 ESTIMATE_MIN = 1
 #: Throttled answers within this many seconds of a cut are the same episode (one cut).
 CUT_INTERVAL = 0.5
+#: Refusals that do not follow our rate (random 429s with a constant Retry-After): a cut
+#: under the server's measured rate is followed by a measured rate under ``FELL`` times the
+#: one before, while the share of throttled answers did not rise (see ``share_rose``): the
+#: server only admitted what we sent, so the cut is undone and later throttles pause the
+#: client without cutting (the rate would spiral down to ``MIN_RATE``) until that share
+#: rises again.
+FELL = 0.8
+#: Admitted answers in a window (from one throttle to the next) needed to judge it; a
+#: throttle after fewer pauses without a cut, and the window goes on.
+NOISE_MIN = 5
+#: The share "rose" when the throttled answers since the last cut exceed ``SHARE_RISE``
+#: times the share before it, plus ``SHARE_SLACK`` answers (chance).
+SHARE_RISE = 2.0
+SHARE_SLACK = 2
 
 #: Set in a poll task whose token the scheduler already took (see :meth:`RateLimiter.poll`).
 _PREPAID: contextvars.ContextVar[bool] = contextvars.ContextVar("sovfixer_prepaid", default=False)
@@ -86,6 +100,8 @@ class AdaptiveBucket:
     w_max: float = 0.0
     k: float = 0.0
     last_fail: float = 0.0
+    #: When the last throttle episode began (its answers come within ``CUT_INTERVAL``).
+    episode_at: float = -math.inf
     #: Answers the server admitted since ``window_start`` (the last throttle).
     admitted: int = 0
     window_start: float = 0.0
@@ -93,6 +109,17 @@ class AdaptiveBucket:
     measured: float = 0.0
     _count: int = 0
     _measured_at: float = 0.0
+    #: Answers (admitted, throttled) before the last cut (or entering noise), and since.
+    before_cut: tuple[int, int] = (0, 0)
+    since_cut: tuple[int, int] = (0, 0)
+    #: The server's rate measured at the last cut (None: not measured), and the rate
+    #: before that cut (restored when the cut proves useless).
+    last_estimate: float | None = None
+    rate_before_cut: float = 0.0
+    #: Throttles are noise (they do not follow our rate): they pause, but do not cut.
+    noise: bool = False
+    #: Throttles that paused the client without a cut.
+    uncut: int = 0
     #: Throttled answers seen (for stats and tests).
     throttles: int = 0
     #: Tokens granted (for stats and tests).
@@ -175,6 +202,8 @@ class AdaptiveBucket:
     def on_response(self, now: float, throttled: bool, retry_after: float | None = None) -> None:
         """Learn from one answer: ``throttled`` (a 429) with its ``Retry-After`` or not."""
         self._begin(now)
+        admitted, refused = self.since_cut
+        self.since_cut = (admitted + (not throttled), refused + throttled)
         if not throttled:
             self.admitted += 1
             if self.throttled and now >= self.paused_until:
@@ -184,15 +213,17 @@ class AdaptiveBucket:
             return
         self.throttles += 1
         pause = min(retry_after if retry_after is not None else 0.0, self.max_pause)
-        if self.throttled and now < self.last_fail + CUT_INTERVAL:
-            # the same throttling episode (requests sent before the cut): no second cut,
-            # but a longer Retry-After still holds
+        if now < self.paused_until or now < self.episode_at + CUT_INTERVAL:
+            # the same throttling episode (requests sent before the cut, answered during
+            # its pause or just after): no second cut, but a longer Retry-After still holds
             self._pause(now, pause)
             return
+        self.episode_at = now
         # what the server admitted since the last throttle (or the start), the pause
         # included, is its refill rate (plus, the first time, its burst)
         window = now - self.window_start
         seen, beta = self.rate, BETA
+        estimate: float | None = None
         if self.admitted >= ESTIMATE_MIN and window > 0:
             estimate = max(self.admitted / window, MIN_RATE)
             if estimate < seen:
@@ -201,16 +232,74 @@ class AdaptiveBucket:
                 # included, it is the server's refill rate itself: go just under it
                 if self.throttled and window >= 1.0:
                     beta = BETA_MEASURED
+            if not self.throttled:
+                estimate = None  # the burst, not a measure of the refill rate
+        if self.noise and not self.share_rose():
+            self._skip_cut(now, pause)
+            return
+        if self.throttled and self.admitted < NOISE_MIN and not self.share_rose():
+            # too few answers since the last throttle to tell: pause, and judge the
+            # longer window at the next throttle
+            self.uncut += 1
+            self._pause(now, pause)
+            self.last_fail = max(now, self.paused_until)
+            return
+        if (
+            not self.noise
+            and estimate is not None
+            and self.last_estimate is not None
+            and estimate < FELL * self.last_estimate
+            and not self.share_rose()
+        ):
+            # the server admitted what we sent, less since the last cut, and refused the
+            # same share: its 429s do not follow our rate. Undo that cut; cut no more.
+            self.noise = True
+            self._set_rate(max(self.rate, self.rate_before_cut))
+            self._skip_cut(now, pause)
+            return
+        target = seen * beta
+        if not self.throttled:
+            # the first throttle: what was admitted included the server's burst, so its
+            # rate is unknown. Resume no faster than the cautious start: the next throttle,
+            # if any, then measures the rate (a whole window from one throttle to the next)
+            target = min(target, self.start_rate)
+            seen = min(seen, target)  # and probe above it from there (CUBIC's convex part)
+        self.noise = False
+        self.last_estimate = estimate
+        self.rate_before_cut = self.rate
         self.throttled = True
         self.w_max = seen
-        self.k = (self.w_max * (1.0 - beta) / SCALE) ** (1.0 / 3.0)
-        self._set_rate(seen * beta)
+        self.k = (max(self.w_max - target, 0.0) / SCALE) ** (1.0 / 3.0)
+        self._set_rate(target)
         self.tokens = 0.0
         self.stamp = now
         self._pause(now, pause)
+        self._restart_window(now)
+
+    def _skip_cut(self, now: float, pause: float) -> None:
+        """A throttle that does not follow our rate: pause, keep the rate."""
+        self.uncut += 1
+        self._pause(now, pause)
+        self.w_max = max(self.w_max, self.rate)
+        self.k = 0.0
+        self._restart_window(now)
+
+    def _restart_window(self, now: float) -> None:
         self.admitted, self.window_start = 0, now
+        b_admitted, b_refused = self.before_cut
+        s_admitted, s_refused = self.since_cut
+        self.before_cut = (b_admitted + s_admitted, b_refused + s_refused)
+        self.since_cut = (0, 0)
         # the CUBIC curve starts from the end of the pause
         self.last_fail = max(now, self.paused_until)
+
+    def share_rose(self) -> bool:
+        """Whether more answers were throttled since the last cut than ``SHARE_RISE``
+        times the share before it predicts (plus ``SHARE_SLACK``, for chance)."""
+        admitted, refused = self.since_cut
+        b_admitted, b_refused = self.before_cut
+        before = b_refused / max(b_admitted + b_refused, 1)
+        return refused > SHARE_RISE * before * (admitted + refused) + SHARE_SLACK
 
     def _pause(self, now: float, pause: float) -> None:
         """No request leaves for ``pause`` seconds from ``now`` (the bucket refills after)."""
