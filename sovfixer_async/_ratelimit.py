@@ -52,20 +52,21 @@ BURST_SECONDS = 1.0
 ESTIMATE_MIN = 1
 #: Throttled answers within this many seconds of a cut are the same episode (one cut).
 CUT_INTERVAL = 0.5
-#: Refusals that do not follow our rate (random 429s with a constant Retry-After): a cut
-#: under the server's measured rate is followed by a measured rate under ``FELL`` times the
-#: one before, while the share of throttled answers did not rise (see ``share_rose``): the
-#: server only admitted what we sent, so the cut is undone and later throttles pause the
-#: client without cutting (the rate would spiral down to ``MIN_RATE``) until that share
-#: rises again.
+#: Refusals that do not follow our rate (random 429s with a constant Retry-After): after a
+#: cut to under the server's measured rate, a throttle that comes before the rate regained
+#: ``EARLY`` times that measure, while the share of throttled answers did not rise (see
+#: ``share_rose``), did not come from our rate. Cutting again would only measure less and
+#: spiral the rate down to ``MIN_RATE``: the cut is undone, and later throttles pause the
+#: client (their Retry-After holds) without cutting, until that share rises.
+EARLY = 0.95
+#: Cuts each measuring less than this share of the one before are one series: when they
+#: prove useless, the rate before the first of them comes back.
 FELL = 0.8
-#: Admitted answers in a window (from one throttle to the next) needed to judge it; a
-#: throttle after fewer pauses without a cut, and the window goes on.
-NOISE_MIN = 5
-#: The share "rose" when the throttled answers since the last cut exceed ``SHARE_RISE``
-#: times the share before it, plus ``SHARE_SLACK`` answers (chance).
+#: The share "rose" when, over at least ``SHARE_MIN`` answers since the last cut, more
+#: were throttled than ``SHARE_RISE`` times the share before it, plus ``SHARE_SLACK``.
 SHARE_RISE = 2.0
 SHARE_SLACK = 2
+SHARE_MIN = 10
 
 #: Set in a poll task whose token the scheduler already took (see :meth:`RateLimiter.poll`).
 _PREPAID: contextvars.ContextVar[bool] = contextvars.ContextVar("sovfixer_prepaid", default=False)
@@ -113,7 +114,7 @@ class AdaptiveBucket:
     before_cut: tuple[int, int] = (0, 0)
     since_cut: tuple[int, int] = (0, 0)
     #: The server's rate measured at the last cut (None: not measured), and the rate
-    #: before that cut (restored when the cut proves useless).
+    #: before the series of cuts that led to it (restored when they prove useless).
     last_estimate: float | None = None
     rate_before_cut: float = 0.0
     #: Throttles are noise (they do not follow our rate): they pause, but do not cut.
@@ -229,44 +230,49 @@ class AdaptiveBucket:
             if estimate < seen:
                 seen = estimate
                 # measured over a whole window that began with a throttle, the pause
-                # included, it is the server's refill rate itself: go just under it
+                # included, it is the server's refill rate: at least (a server whose
+                # bucket filled while we sent slower wasted some), under the rate we were
+                # sending at when refused. Go just under the middle of the two.
                 if self.throttled and window >= 1.0:
                     beta = BETA_MEASURED
+                    sending = min(self.rate, self.measured)
+                    if sending > estimate:
+                        seen = math.sqrt(estimate * sending)
             if not self.throttled:
                 estimate = None  # the burst, not a measure of the refill rate
         if self.noise and not self.share_rose():
             self._skip_cut(now, pause)
             return
-        if self.throttled and self.admitted < NOISE_MIN and not self.share_rose():
-            # too few answers since the last throttle to tell: pause, and judge the
-            # longer window at the next throttle
-            self.uncut += 1
-            self._pause(now, pause)
-            self.last_fail = max(now, self.paused_until)
-            return
-        if (
-            not self.noise
-            and estimate is not None
+        early = self.last_estimate is not None and self.rate < EARLY * self.w_max
+        falling = (
+            estimate is not None
             and self.last_estimate is not None
             and estimate < FELL * self.last_estimate
-            and not self.share_rose()
-        ):
-            # the server admitted what we sent, less since the last cut, and refused the
-            # same share: its 429s do not follow our rate. Undo that cut; cut no more.
+        )
+        if (early or falling) and not self.share_rose():
+            # throttled again before the rate even regained what the server was measured
+            # to admit, or measuring less than at the last cut, and no more often than
+            # before it: these 429s do not follow our rate. Undo the cuts; cut no more
+            # (each cut would measure less again: a spiral down to MIN_RATE)
             self.noise = True
             self._set_rate(max(self.rate, self.rate_before_cut))
             self._skip_cut(now, pause)
             return
+        if self.last_estimate is not None and not early:
+            # a probe past the last measure met the limit: the server admits at least that
+            # (a window spent partly under it measures less than the server's rate)
+            seen = max(seen, min(self.last_estimate, self.rate))
         target = seen * beta
         if not self.throttled:
             # the first throttle: what was admitted included the server's burst, so its
             # rate is unknown. Resume no faster than the cautious start: the next throttle,
             # if any, then measures the rate (a whole window from one throttle to the next)
             target = min(target, self.start_rate)
-            seen = min(seen, target)  # and probe above it from there (CUBIC's convex part)
+            seen = min(seen, self.start_rate)  # and regain it, then probe above it
+        if not falling:  # not one of a series of cuts each measuring less: to restore
+            self.rate_before_cut = self.rate
         self.noise = False
         self.last_estimate = estimate
-        self.rate_before_cut = self.rate
         self.throttled = True
         self.w_max = seen
         self.k = (max(self.w_max - target, 0.0) / SCALE) ** (1.0 / 3.0)
@@ -297,6 +303,8 @@ class AdaptiveBucket:
         """Whether more answers were throttled since the last cut than ``SHARE_RISE``
         times the share before it predicts (plus ``SHARE_SLACK``, for chance)."""
         admitted, refused = self.since_cut
+        if admitted + refused < SHARE_MIN:
+            return False  # too few to tell
         b_admitted, b_refused = self.before_cut
         before = b_refused / max(b_admitted + b_refused, 1)
         return refused > SHARE_RISE * before * (admitted + refused) + SHARE_SLACK
