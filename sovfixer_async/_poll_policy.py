@@ -97,9 +97,9 @@ def tenth(progress: float) -> int:
 #: ``QUEUE_MARGIN`` times the most ever seen waiting ahead of a job of that kind when it
 #: ended (plus ``QUEUE_SLACK``), once ``QUEUE_MIN`` such ends are known; at most
 #: ``SKIPS_MAX`` polls in a row.
-QUEUE_MARGIN = 1.25
-QUEUE_SLACK = 2
-QUEUE_MIN = 5
+QUEUE_MARGIN = 1.5
+QUEUE_SLACK = 3
+QUEUE_MIN = 20
 SKIPS_MAX = 3
 
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
@@ -145,9 +145,10 @@ class JobTimes:
         self._sorted = None
         if seen is not None:
             age, progress = seen
-            if 0.0 < age <= low and 0.0 < progress < 1.0 and end / age <= RATIO_MAX:
+            ratio = end / age if 0.0 < age <= low else math.nan
+            if 0.0 < progress < 1.0 and 1.0 <= ratio <= RATIO_MAX:
                 key = tenth(progress)
-                self._ratios.setdefault(key, deque(maxlen=RATIOS_KEPT)).append(end / age)
+                self._ratios.setdefault(key, deque(maxlen=RATIOS_KEPT)).append(ratio)
                 self._sorted_ratios.pop(key, None)
 
     def progress_ratio(self, progress: float, q: float) -> float | None:
