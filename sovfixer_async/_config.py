@@ -120,9 +120,12 @@ class PollPolicy:
     about ``1 + log(T / initial) / log(factor)`` polls. What the client learned of the
     job times of the same kind moves polls no earlier than their ``learned_quantile``
     (recent ends; jobs already waiting are re-aimed), and reported progress brings a poll
-    sooner when the end it predicts comes first. Polls take the client's rate limit only
-    above a reserve (``RetryPolicy.poll_reserve``): the server's limit sets their pace.
-    The default favours few requests; :meth:`latency_first` sees ends sooner for more.
+    sooner when the end it predicts comes first: by what the kind's finished jobs took
+    from the same progress (``progress_quantile``), else by a straight line. The polls of
+    a job surely still queued on the server (``skip_queued``) are skipped. Polls take the
+    client's rate limit only above a reserve (``RetryPolicy.poll_reserve``): the server's
+    limit sets their pace. The default favours few requests; :meth:`latency_first` sees
+    ends sooner for more.
     """
 
     initial: float = field(default=1.0, validator=_non_negative)

@@ -1,7 +1,7 @@
 """The poll decision, as plain logic: when to poll next, given what was seen.
 
 Nothing here does I/O or reads a clock: every method takes ``now`` (monotonic seconds), so
-the decision is tested by simulation (``tests/client/test_poll_schedule.py``). The
+the decision is tested by simulation (``tests/polling/test_poll_schedule.py``). The
 scheduler (:mod:`sovfixer_async._polling`) only talks to the small :class:`PollStrategy`
 interface, so another policy can replace :class:`PollSchedule` without touching it: pass a
 :data:`StrategyFactory` to the scheduler.
@@ -11,8 +11,12 @@ The default: polls at ages (seconds since submission) growing geometrically, eac
 that ends at age T is seen by about ``T * factor`` at worst, with few polls (about
 ``log(T / initial) / log(factor)``). What the client has learned of the job times of the
 same kind (:class:`JobTimes`, recent ends) moves polls no earlier than a low quantile of
-them; reported progress only brings a poll sooner (never later than the plain schedule).
-Jitter keeps thousands of handles out of lock-step; a server ``Retry-After`` is honoured.
+them; reported progress only brings a poll sooner (never later than the plain schedule):
+at the end that the kind's finished jobs, seen at the same progress, predict (whatever the
+curve: a slow start fools a straight line). A :class:`Backlog` per kind tells a job that
+is surely still queued on a server running a bounded number at once (its polls are
+skipped). Jitter keeps thousands of handles out of lock-step; a server ``Retry-After`` is
+honoured.
 """
 
 from __future__ import annotations
@@ -93,13 +97,14 @@ def tenth(progress: float) -> int:
     """The progress tenth (0-9) a reported progress falls in."""
     return min(max(int(progress * 10 + 1e-9), 0), 9)
 
+
 #: A due poll is skipped while more jobs of its kind, submitted before it, still wait than
 #: ``QUEUE_MARGIN`` times the most ever seen waiting ahead of a job of that kind when it
 #: ended (plus ``QUEUE_SLACK``), once ``QUEUE_MIN`` such ends are known; at most
 #: ``SKIPS_MAX`` polls in a row.
 QUEUE_MARGIN = 1.5
 QUEUE_SLACK = 3
-QUEUE_MIN = 20
+QUEUE_MIN = 10
 SKIPS_MAX = 3
 
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
@@ -226,7 +231,9 @@ class Backlog:
         """Whether the job submitted at ``submitted`` is surely still queued."""
         if self._ends < QUEUE_MIN:
             return False
-        return self.ahead(submitted) > self._most_ahead * QUEUE_MARGIN + QUEUE_SLACK
+        # the most seen ahead nears the capacity as ends accumulate: a margin that shrinks
+        margin = 1.0 + QUEUE_MARGIN / math.sqrt(self._ends)
+        return self.ahead(submitted) > self._most_ahead * margin + QUEUE_SLACK
 
 
 @define
