@@ -120,9 +120,12 @@ class PollPolicy:
     about ``1 + log(T / initial) / log(factor)`` polls. What the client learned of the
     job times of the same kind moves polls no earlier than their ``learned_quantile``
     (recent ends; jobs already waiting are re-aimed), and reported progress brings a poll
-    sooner when the end it predicts comes first. Polls take the client's rate limit only
-    above a reserve (``RetryPolicy.poll_reserve``): the server's limit sets their pace.
-    The default favours few requests; :meth:`latency_first` sees ends sooner for more.
+    sooner when the end it predicts comes first: by what the kind's finished jobs took
+    from the same progress (``progress_quantile``), else by a straight line. The polls of
+    a job surely still queued on the server (``skip_queued``) are skipped. Polls take the
+    client's rate limit only above a reserve (``RetryPolicy.poll_reserve``): the server's
+    limit sets their pace. The default favours few requests; :meth:`latency_first` sees
+    ends sooner for more.
     """
 
     initial: float = field(default=1.0, validator=_non_negative)
@@ -143,6 +146,14 @@ class PollPolicy:
     #: same kind ended comes before the next plain poll, poll there instead, and grow from
     #: it (``()`` turns it off).
     aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
+    #: A job that reported progress P at age A is polled at A times this quantile (0-1) of
+    #: (end age / age) of the kind's finished jobs seen at P's tenth, when that comes before
+    #: the plain poll (0 turns it off): learned, whatever the kind's progress curve.
+    progress_quantile: float = field(default=0.5, validator=_non_negative)
+    #: Skip the polls of a job that is surely still queued on the server: more jobs of its
+    #: kind submitted before it are still waited on than were ever left waiting when one
+    #: of that kind ended (a server running a bounded number at once, in FIFO order).
+    skip_queued: bool = True
 
     @classmethod
     def latency_first(cls) -> PollPolicy:
@@ -161,6 +172,8 @@ class PollPolicy:
             jitter=0.0,
             learned_quantile=0.0,
             aim_quantiles=(),
+            progress_quantile=0.0,
+            skip_queued=False,
         )
 
 

@@ -1,7 +1,7 @@
 """The poll decision, as plain logic: when to poll next, given what was seen.
 
 Nothing here does I/O or reads a clock: every method takes ``now`` (monotonic seconds), so
-the decision is tested by simulation (``tests/client/test_poll_schedule.py``). The
+the decision is tested by simulation (``tests/polling/test_poll_schedule.py``). The
 scheduler (:mod:`sovfixer_async._polling`) only talks to the small :class:`PollStrategy`
 interface, so another policy can replace :class:`PollSchedule` without touching it: pass a
 :data:`StrategyFactory` to the scheduler.
@@ -11,12 +11,17 @@ The default: polls at ages (seconds since submission) growing geometrically, eac
 that ends at age T is seen by about ``T * factor`` at worst, with few polls (about
 ``log(T / initial) / log(factor)``). What the client has learned of the job times of the
 same kind (:class:`JobTimes`, recent ends) moves polls no earlier than a low quantile of
-them; reported progress only brings a poll sooner (never later than the plain schedule).
-Jitter keeps thousands of handles out of lock-step; a server ``Retry-After`` is honoured.
+them; reported progress only brings a poll sooner (never later than the plain schedule):
+at the end that the kind's finished jobs, seen at the same progress, predict (whatever the
+curve: a slow start fools a straight line). A :class:`Backlog` per kind tells a job that
+is surely still queued on a server running a bounded number at once (its polls are
+skipped). Jitter keeps thousands of handles out of lock-step; a server ``Retry-After`` is
+honoured.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections import deque
@@ -40,8 +45,8 @@ class PollStrategy(Protocol):
         """A poll found the job still running (``progress`` 0-1 when the server said)."""
         ...
 
-    def finished_within(self, now: float) -> Span:
-        """A poll found the job done: the span of ages it ended in (learned per kind)."""
+    def learn(self, now: float, times: JobTimes) -> None:
+        """A poll found the job done: teach ``times`` (its kind's) what this wait saw."""
         ...
 
     def next_interval(
@@ -81,6 +86,26 @@ TIMES_KEPT = 256
 TIMES_MIN = 5
 #: A poll comes no sooner than this share of ``PollPolicy.initial`` after the previous one.
 MIN_GAP = 0.1
+#: End-to-sample age ratios kept per progress tenth, and needed before they aim a poll.
+RATIOS_KEPT = 64
+RATIOS_MIN = 3
+#: A ratio past this is no information (a hostile or stuck progress).
+RATIO_MAX = 100.0
+
+
+def tenth(progress: float) -> int:
+    """The progress tenth (0-9) a reported progress falls in."""
+    return min(max(int(progress * 10 + 1e-9), 0), 9)
+
+
+#: A due poll is skipped while more jobs of its kind, submitted before it, still wait than
+#: ``QUEUE_MARGIN`` times the most ever seen waiting ahead of a job of that kind when it
+#: ended (plus ``QUEUE_SLACK``), once ``QUEUE_MIN`` such ends are known; at most
+#: ``SKIPS_MAX`` polls in a row.
+QUEUE_MARGIN = 1.5
+QUEUE_SLACK = 3
+QUEUE_MIN = 10
+SKIPS_MAX = 3
 
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
 #: of generator state each).
@@ -99,25 +124,52 @@ class JobTimes:
     delays polls less, and an aim only ever brings a poll sooner than the plain one.
     """
 
-    __slots__ = ("_ends", "_late", "_sorted")
+    __slots__ = ("_ends", "_late", "_ratios", "_sorted", "_sorted_ratios")
 
     def __init__(self) -> None:
         self._ends: deque[float] = deque(maxlen=TIMES_KEPT)
         self._late: deque[float] = deque(maxlen=TIMES_KEPT)
         self._sorted: tuple[list[float], list[float]] | None = None
+        #: Per progress tenth: the end age over the age of a poll that saw that progress.
+        self._ratios: dict[int, deque[float]] = {}
+        self._sorted_ratios: dict[int, list[float]] = {}
 
     def __len__(self) -> int:
         return len(self._ends)
 
-    def add(self, span: Span) -> None:
-        """One job ended within ``span`` (ages, seconds)."""
+    def add(self, span: Span, seen: tuple[float, float] | None = None) -> None:
+        """One job ended within ``span`` (ages, seconds); ``seen``: the age of its last
+        poll that reported progress, and that progress (0-1)."""
         low, high = span
         if not (math.isfinite(low) and math.isfinite(high)) or high <= 0:
             return
         low = min(max(low, 0.0), high)
-        self._ends.append(math.sqrt(low * high) if low > 0 else high * 0.75)
+        end = math.sqrt(low * high) if low > 0 else high * 0.75
+        self._ends.append(end)
         self._late.append(high)
         self._sorted = None
+        if seen is not None:
+            age, progress = seen
+            ratio = end / age if 0.0 < age <= low else math.nan
+            if 0.0 < progress < 1.0 and 1.0 <= ratio <= RATIO_MAX:
+                key = tenth(progress)
+                self._ratios.setdefault(key, deque(maxlen=RATIOS_KEPT)).append(ratio)
+                self._sorted_ratios.pop(key, None)
+
+    def progress_ratio(self, progress: float, q: float) -> float | None:
+        """The ``q`` quantile of (end age / age) of jobs polled at this progress tenth: a
+        job that reported ``progress`` at age A ends at about A times it (learned from the
+        kind's finished jobs, whatever its progress curve). None until ``RATIOS_MIN``."""
+        if not 0.0 < progress < 1.0:
+            return None
+        key = tenth(progress)
+        ratios = self._ratios.get(key)
+        if ratios is None or len(ratios) < RATIOS_MIN:
+            return None
+        ordered = self._sorted_ratios.get(key)
+        if ordered is None:
+            ordered = self._sorted_ratios[key] = sorted(ratios)
+        return _quantile(ordered, q)
 
     def quantile(self, q: float, late: bool = False) -> float | None:
         """The ``q`` quantile (0-1) of the recent ends (``late``: of the spans' upper
@@ -126,11 +178,60 @@ class JobTimes:
             return None
         if self._sorted is None:
             self._sorted = (sorted(self._ends), sorted(self._late))
-        ends = self._sorted[1 if late else 0]
-        k = min(max(q, 0.0), 1.0) * (len(ends) - 1)
-        lo = math.floor(k)
-        hi = min(lo + 1, len(ends) - 1)
-        return ends[lo] + (ends[hi] - ends[lo]) * (k - lo)
+        return _quantile(self._sorted[1 if late else 0], q)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of a non-empty sorted list, interpolated."""
+    k = min(max(q, 0.0), 1.0) * (len(ordered) - 1)
+    lo = math.floor(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class Backlog:
+    """The jobs of one kind a client waits on, in submission order.
+
+    A server that runs a bounded number of jobs of a kind at once, the rest waiting in
+    FIFO order, ends a job only once few of those submitted before it still run: at most
+    its capacity. The most jobs ever left waiting ahead of one that ended is learned
+    (without a bound it is about all of them, and nothing is skipped); a job with many
+    more ahead of it is still queued, and polling it only spends the rate limit.
+    """
+
+    __slots__ = ("_ends", "_most_ahead", "_waiting")
+
+    def __init__(self) -> None:
+        self._waiting: list[float] = []
+        self._most_ahead = 0
+        self._ends = 0
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, submitted: float) -> None:
+        bisect.insort(self._waiting, submitted)
+
+    def remove(self, submitted: float) -> None:
+        i = bisect.bisect_left(self._waiting, submitted)
+        if i < len(self._waiting) and self._waiting[i] == submitted:
+            del self._waiting[i]
+
+    def ahead(self, submitted: float) -> int:
+        """How many jobs submitted before ``submitted`` are still waited on."""
+        return bisect.bisect_left(self._waiting, submitted)
+
+    def ended(self, submitted: float) -> None:
+        """The job submitted at ``submitted`` was seen done (and leaves the backlog)."""
+        self._most_ahead = max(self._most_ahead, self.ahead(submitted))
+        self._ends += 1
+        self.remove(submitted)
+
+    def queued(self, submitted: float) -> bool:
+        """Whether the job submitted at ``submitted`` is surely still queued."""
+        if self._ends < QUEUE_MIN:
+            return False
+        return self.ahead(submitted) > self._most_ahead * QUEUE_MARGIN + QUEUE_SLACK
 
 
 @define
@@ -156,6 +257,9 @@ class PollSchedule:
     last_running: float = -1.0
     #: The age of the plain schedule's next poll (-1 before the first).
     grid: float = -1.0
+    #: The latest poll that reported progress: its age (-1: none yet) and that progress.
+    seen_age: float = -1.0
+    seen_progress: float = 0.0
 
     def observe(self, now: float, progress: float | None) -> None:
         """Take the sample of a poll that found the job running (progress 0-1 or None)."""
@@ -163,6 +267,8 @@ class PollSchedule:
         self.eta = None
         if not self.policy.use_progress or progress is None or not 0.0 < progress < 1.0:
             return
+        if now > self.started:
+            self.seen_age, self.seen_progress = now - self.started, progress
         if self.first_seen < 0:
             self.first_seen, self.first_progress = now, progress
             return
@@ -174,6 +280,23 @@ class PollSchedule:
         """The job was just seen done: the span of ages (s since submission) it ended in."""
         since = self.last_running - self.started if self.last_running >= 0 else 0.0
         return max(0.0, since), max(0.0, now - self.started)
+
+    def learn(self, now: float, times: JobTimes) -> None:
+        """The job was just seen done: its end span, and its last progress sample."""
+        seen = (self.seen_age, self.seen_progress) if self.seen_age > 0 else None
+        times.add(self.finished_within(now), seen)
+
+    def _progress_aim(self, age: float, times: JobTimes | None) -> float | None:
+        """The end age the last progress seen predicts, by what the kind's finished jobs
+        that reported the same progress took (None: nothing learned, or already past)."""
+        q = self.policy.progress_quantile
+        if times is None or self.seen_age <= 0 or q <= 0:
+            return None
+        ratio = times.progress_ratio(self.seen_progress, q)
+        if ratio is None:
+            return None
+        aim = self.seen_age * ratio
+        return aim if aim > age + self.policy.initial * MIN_GAP else None
 
     def _floor(self, times: JobTimes | None) -> float:
         """The learned age before which no poll goes (0.0 when nothing is learned)."""
@@ -224,6 +347,9 @@ class PollSchedule:
             # go on growing from it (as many polls as the plain schedule)
             target = self.grid = aim
         interval = max(target - age, 1e-3)
+        aimed = self._progress_aim(age, times)
+        if aimed is not None:
+            self.eta = self.started + aimed
         if self.eta is not None and self.eta > now:  # only ever sooner than the plain poll
             interval = min(interval, max(self.eta - now, p.initial * MIN_GAP))
         if retry_after is not None:

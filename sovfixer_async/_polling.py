@@ -21,24 +21,33 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import anyio
-from attrs import frozen
 
-from sovfixer_async._config import PollPolicy
 from sovfixer_async._errors import SOVFixerError
 from sovfixer_async._poll_policy import (
+    SKIPS_MAX,
+    Backlog,
     JobTimes,
     PollSchedule,
     PollStrategy,
-    Span,
     StrategyFactory,
     missed_poll,
 )
 from sovfixer_async._ratelimit import RateLimiter
-from sovfixer_async._transport import Api, Transport, parse_retry_after
+from sovfixer_async._status import Observed, StatusQuery, Watch, fetch_status, more_eager
+from sovfixer_async._transport import Transport
+
+__all__ = [
+    "Observed",
+    "PollScheduler",
+    "StatusQuery",
+    "Watch",
+    "fetch_status",
+    "more_eager",
+]
 
 logger = logging.getLogger("sovfixer_async")
 
@@ -49,64 +58,6 @@ POLL_PATIENCE = 0.5
 #: at most once per this many seconds (each time costs a pass over the due polls).
 REAIM_MOVE = 0.1
 REAIM_EVERY = 1.0
-
-
-class Observed(Protocol):
-    """What the scheduler reads of a status: whether it is terminal, and its progress."""
-
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def progress(self) -> float | None: ...
-
-
-S = TypeVar("S", bound=Observed)
-
-
-@frozen
-class StatusQuery(Generic[S]):
-    """One job's status request, and how its JSON answer becomes a status."""
-
-    kind: str
-    job_id: str
-    api: Api
-    path: str
-    params: Mapping[str, str] | None
-    parse: Callable[[Any], S]
-
-
-async def fetch_status(transport: Transport, query: StatusQuery[S]) -> tuple[S, float | None]:
-    """GET the status once: (status, the server's Retry-After in seconds or None)."""
-    response = await transport.request(
-        "GET",
-        query.api,
-        query.path,
-        params=dict(query.params) if query.params is not None else None,
-        job_id=query.job_id,
-        what=f"status of {query.kind} job",
-    )
-    status = query.parse(response.json())
-    return status, parse_retry_after(response.headers.get("Retry-After"))
-
-
-@frozen
-class Watch(Generic[S]):
-    """What one handle's wait needs polled: the query, and where each status seen goes.
-
-    ``apply`` takes every status a poll fetched and answers whether the job is now
-    terminal (a handle that has seen its job terminal stays so, whatever comes later).
-    """
-
-    query: StatusQuery[S]
-    apply: Callable[[S], bool]
-    policy: PollPolicy
-    submitted: float
-
-
-def more_eager(policy: PollPolicy, than: PollPolicy) -> bool:
-    """True when ``policy`` polls sooner than ``than`` (a lower ceiling, then first step)."""
-    return (policy.max_interval, policy.initial) < (than.max_interval, than.initial)
 
 
 class Poller:
@@ -125,6 +76,7 @@ class Poller:
         "owner",
         "schedule",
         "scope",
+        "skips",
         "waiters",
         "watch",
     )
@@ -141,6 +93,8 @@ class Poller:
         self.scope: anyio.CancelScope | None = None
         #: The sequence number of its one live heap entry (older entries are skipped).
         self.due = -1
+        #: Polls skipped in a row while its job was surely queued (-1: not in a backlog).
+        self.skips = -1
 
 
 class PollScheduler:
@@ -169,6 +123,8 @@ class PollScheduler:
         self._live: dict[object, Poller] = {}
         #: Per job kind, the ages at which recent jobs were seen to end.
         self._times: dict[str, JobTimes] = {}
+        #: Per job kind, the jobs waited on in submission order (queued ones are skipped).
+        self._backlogs: dict[str, Backlog] = {}
         #: Per job kind, when its waiting jobs were last re-aimed, and the typical end then.
         self._aimed: dict[str, tuple[float, float]] = {}
         self._wake = anyio.Event()
@@ -216,6 +172,9 @@ class PollScheduler:
             self._running = True
         poller = Poller(owner, watch, self._strategy(watch.policy, watch.submitted))
         self._live[owner] = poller
+        if watch.policy.skip_queued:
+            self._backlogs.setdefault(watch.query.kind, Backlog()).add(watch.submitted)
+            poller.skips = 0
         self._push(poller, None)
         return poller
 
@@ -227,6 +186,7 @@ class PollScheduler:
 
     def _stop(self, owner: object, poller: Poller) -> None:
         poller.active = False
+        self._leave(poller, ended=False)
         if self._live.get(owner) is poller:
             del self._live[owner]
         if poller.scope is not None:
@@ -258,6 +218,13 @@ class PollScheduler:
                     if later > 0:  # re-aimed with what was learned since it was scheduled
                         poller.due = seq = next(self._seq)
                         heapq.heapreplace(heap, (now + later, seq, poller))
+                        continue
+                    if self._queued(poller):  # surely still queued: its next poll instead
+                        poller.skips += 1
+                        times = self._times.get(query.kind)
+                        poller.due = seq = next(self._seq)
+                        due = now + poller.schedule.next_interval(now, None, times)
+                        heapq.heapreplace(heap, (due, seq, poller))
                         continue
                     throttled = rate.poll_wait(self._transport.url(query.api, query.path))
                     prepaid = throttled == 0
@@ -324,7 +291,7 @@ class PollScheduler:
                 status, retry_after = await fetch_status(self._transport, query)
                 done = watch.apply(status)
                 if done:
-                    self._learn(query.kind, poller.schedule.finished_within(time.monotonic()))
+                    self._learn(query.kind, poller.schedule, time.monotonic())
                 else:
                     poller.schedule.observe(time.monotonic(), status.progress)
             except Exception as exc:
@@ -350,17 +317,39 @@ class PollScheduler:
             finally:
                 poller.scope = None
             if done:
+                self._leave(poller, ended=True)
                 self._end(poller, None)
                 return
         if poller.active:
             self._push(poller, retry_after)
 
-    def _learn(self, kind: str, span: Span) -> None:
-        """A job of ``kind`` ended within ``span``: learn it, and re-aim the waiting jobs of
-        that kind when the typical end moved (at most once per ``REAIM_EVERY`` s)."""
+    def _leave(self, poller: Poller, ended: bool) -> None:
+        """``poller``'s job leaves its kind's backlog (``ended``: seen done)."""
+        if poller.skips >= 0:
+            poller.skips = -1
+            backlog = self._backlogs[poller.watch.query.kind]
+            if ended:
+                backlog.ended(poller.watch.submitted)
+            else:
+                backlog.remove(poller.watch.submitted)
+
+    def _queued(self, poller: Poller) -> bool:
+        """Whether ``poller``'s job is surely still queued on the server (see Backlog)."""
+        if poller.skips < 0 or poller.skips >= SKIPS_MAX:
+            if poller.skips > 0:
+                poller.skips = 0
+            return False
+        watch = poller.watch
+        if self._backlogs[watch.query.kind].queued(watch.submitted):
+            return True
+        poller.skips = 0
+        return False
+
+    def _learn(self, kind: str, schedule: PollStrategy, now: float) -> None:
+        """A job of ``kind`` was just seen done: learn from its wait, and re-aim the waiting
+        jobs of that kind when the typical end moved (at most once per ``REAIM_EVERY`` s)."""
         times = self._times.setdefault(kind, JobTimes())
-        times.add(span)
-        now = time.monotonic()
+        schedule.learn(now, times)
         typical = times.quantile(0.5)
         last_at, last_typical = self._aimed.get(kind, (-math.inf, 0.0))
         if typical is None or now - last_at < REAIM_EVERY:

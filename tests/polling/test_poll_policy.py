@@ -24,7 +24,7 @@ from sovfixer_async._config import ClientConfig, RetryPolicy
 from sovfixer_async._context import JobContext
 from sovfixer_async._events import EventBus
 from sovfixer_async._lifecycle import Lifecycle, Receivers
-from sovfixer_async._poll_policy import JobTimes, PollSchedule, PollStrategy, Span, missed_poll
+from sovfixer_async._poll_policy import JobTimes, PollSchedule, PollStrategy, missed_poll
 from sovfixer_async._workflows.catalog import Catalog
 from sovfixer_async._workflows.output import get_or_create_output
 from sovfixer_async.models import ResponseShapeError
@@ -72,9 +72,8 @@ class Recording:
     def observe(self, now: float, progress: float | None) -> None:
         self.running.append(progress)
 
-    def finished_within(self, now: float) -> Span:
+    def learn(self, now: float, times: JobTimes) -> None:
         self.finished += 1
-        return (0.0, 0.0)
 
     def next_interval(
         self, now: float, retry_after: float | None = None, times: JobTimes | None = None

@@ -263,3 +263,99 @@ def test_a_learned_typical_end_brings_the_poll_sooner() -> None:
     plain_seen, plain_polls = simulate(5.0, lambda _: None)
     assert seen <= 5.2 + 1e-9 < plain_seen
     assert polls <= plain_polls
+
+
+# -- progress, as the kind's finished jobs reported it ---------------------------------------
+
+
+def finish(times: JobTimes, end: float, progress: Progress, policy: PollPolicy = POLICY) -> int:
+    """Poll a job that ends at ``end`` to its end and teach ``times`` what was seen."""
+    schedule = PollSchedule(policy, 0.0, random.Random(11))
+    now, polls = schedule.next_interval(0.0, times=times), 1
+    while now < end:
+        schedule.observe(now, progress(now))
+        now += schedule.next_interval(now, times=times)
+        polls += 1
+    schedule.learn(now, times)
+    return polls
+
+
+def test_learned_progress_aims_the_poll_at_the_end_it_predicts() -> None:
+    # a slow-start curve (the straight line through two samples overestimates the end):
+    # what finished jobs of the kind took from each progress tenth aims the next poll
+    times = JobTimes()
+    for i in range(20):
+        end = 9.0 + 0.1 * i
+        finish(times, end, slow_start(end / 2, end))
+    ratios = [times.progress_ratio(tenth / 10 + 0.05, 0.5) for tenth in range(10)]
+    learned = [r for r in ratios if r is not None]
+    assert learned
+    assert all(1.0 < r < 2.0 for r in learned)
+    seen, polls = simulate(10.0, slow_start(5.0, 10.0), times=times)
+    plain_seen, plain_polls = simulate(10.0, slow_start(5.0, 10.0))
+    assert seen <= plain_seen
+    assert seen - 10.0 < plain_seen - 10.0 or plain_seen - 10.0 < 0.5
+    assert polls <= plain_polls + 1
+
+
+@settings(max_examples=200)
+@given(
+    end=st.floats(1.0, 500.0),
+    learned_end=st.floats(1.0, 500.0),
+    working=st.floats(0.2, 1.0),
+)
+def test_learned_progress_never_delays_a_poll(
+    end: float, learned_end: float, working: float
+) -> None:
+    # whatever the kind's other jobs took (even much longer), this one is seen no later
+    # than without progress aims
+    times = JobTimes()
+    for _ in range(10):
+        finish(times, learned_end, slow_start(learned_end * (1 - working), learned_end))
+    progress = slow_start(end * (1 - working), end)
+    seen, _ = simulate(end, progress, times=times)
+    unaimed = PollPolicy(progress_quantile=0.0)
+    unaimed_seen, _ = simulate(end, progress, times=times, policy=unaimed)
+    # (an extra aimed poll may shift the jitter draws and the learned aims that follow)
+    assert seen <= unaimed_seen * (1 + POLICY.jitter) + 1e-9
+
+
+@given(
+    age=st.floats(allow_nan=True, allow_infinity=True),
+    progress=st.floats(allow_nan=True, allow_infinity=True),
+    span=st.tuples(st.floats(-1e9, 1e9), st.floats(-1e9, 1e9)),
+)
+def test_hostile_progress_samples_teach_nothing_out_of_bounds(
+    age: float, progress: float, span: tuple[float, float]
+) -> None:
+    times = JobTimes()
+    for _ in range(5):
+        times.add(span, (age, progress))
+    for p in (0.05, 0.5, 0.95):
+        ratio = times.progress_ratio(p, 0.5)
+        assert ratio is None or 1.0 <= ratio <= 100.0
+
+
+def test_progress_ratios_are_kept_per_tenth_and_bounded() -> None:
+    times = JobTimes()
+    for _i in range(500):
+        times.add((9.0, 11.0), (5.0, 0.42))
+        times.add((9.0, 11.0), (8.0, 0.91))
+    near_half = times.progress_ratio(0.45, 0.5)
+    near_end = times.progress_ratio(0.95, 0.5)
+    assert near_half is not None
+    assert near_end is not None
+    assert near_half > near_end
+    assert times.progress_ratio(0.05, 0.5) is None  # nothing learned at that tenth
+    assert all(len(ratios) <= 64 for ratios in times._ratios.values())
+
+
+def test_progress_aims_can_be_turned_off() -> None:
+    times = JobTimes()
+    for _ in range(20):
+        finish(times, 10.0, slow_start(5.0, 10.0))
+    off = PollPolicy(progress_quantile=0.0, aim_quantiles=(), learned_quantile=0.0)
+    plain = PollPolicy(aim_quantiles=(), learned_quantile=0.0, use_progress=False)
+    assert simulate(10.0, slow_start(5.0, 10.0), times=times, policy=off) == simulate(
+        10.0, slow_start(5.0, 10.0), times=times, policy=plain
+    )

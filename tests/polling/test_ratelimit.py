@@ -4,18 +4,21 @@ clock, no I/O), then the whole client against a rate-limited emulator."""
 from __future__ import annotations
 
 import math
+import random
 import time
 
 import anyio
 import anyio.lowlevel
 import pytest
+from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import RateLimitError, RetryPolicy
-from sovfixer_async._ratelimit import AdaptiveBucket, RateLimiter
+from sovfixer_async._ratelimit import MIN_RATE, AdaptiveBucket, RateLimiter
 from sovfixer_async.emulator import run_emulator
 
+from ..client.hostile import serve
 from .conftest import client_for
 
 
@@ -263,3 +266,128 @@ def test_a_cap_bounds_every_bucket_now_and_later() -> None:
     assert late.rate <= 25.0
     with pytest.raises(ValueError, match="positive"):
         limiter.cap(float("nan"))
+
+
+# -- refusals that do not follow the rate -------------------------------------------------
+
+
+class RandomRefusals:
+    """A hostile server: refuses a random share of requests, whatever the send rate, each
+    with the same Retry-After (no rate limit to adapt to)."""
+
+    def __init__(self, share: float, seed: int, retry_after: float = 1.0) -> None:
+        self.share, self.rng, self.retry_after = share, random.Random(seed), retry_after
+
+    def take(self, now: float) -> float | None:
+        return self.retry_after if self.rng.random() < self.share else None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    share=st.floats(0.02, 0.3),
+    seed=st.integers(0, 10_000),
+    retry_after=st.sampled_from([1.0, 0.05]),
+)
+def test_random_refusals_pause_but_do_not_spiral_the_rate_down(
+    share: float, seed: int, retry_after: float
+) -> None:
+    bucket = AdaptiveBucket(start_rate=100.0)
+    sent = drive(bucket, RandomRefusals(share, seed, retry_after), seconds=60.0, demand=500.0)
+    # without the check, each refusal cut the rate again: down to MIN_RATE (0.5/s) and
+    # about one request a second; now the pauses, not the rate, bound what goes
+    assert bucket.rate >= 10 * MIN_RATE
+    assert bucket.uncut > 0  # some refusals paused the client without a cut
+    late = sends_in(sent, 30.0, 60.0)
+    assert late >= 30.0 * min(bucket.rate, (1.0 / share - 1.0) / (1.0 + retry_after)) * 0.3
+    # every refusal still paused the whole client: no storm at the server
+    refused = [t for t, r in sent if r]
+    assert len(refused) <= 60.0 / retry_after + 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(rate=st.floats(5.0, 200.0), depth=st.floats(0.5, 3.0))
+def test_a_real_limit_still_cuts_the_rate_under_it(rate: float, depth: float) -> None:
+    bucket = AdaptiveBucket(start_rate=100.0)
+    drive(bucket, ServerBucket(rate, rate * depth), seconds=30.0, demand=rate * 5)
+    assert not bucket.noise
+    assert bucket.rate <= 2.0 * rate
+
+
+def test_a_server_that_lowers_its_limit_is_followed_down() -> None:
+    bucket = AdaptiveBucket(start_rate=100.0)
+    drive(bucket, ServerBucket(100.0, 200.0), seconds=20.0, demand=500.0)
+    assert bucket.rate >= 50.0
+    sent = drive(bucket, ServerBucket(10.0, 10.0), seconds=30.0, demand=500.0)
+    # the clock restarted at 0 in a new window: the second run's last 10 s
+    late = [t for t, _ in sent if t >= 20.0]
+    assert len(late) <= 10.0 * 10 * 1.5 + 10
+
+
+def test_the_first_throttle_resumes_at_the_cautious_start() -> None:
+    # slow start doubled the rate to 800/s; the server's burst hid its rate: do not
+    # resume at 70% of 800/s, but at the cautious start, and probe from there
+    bucket = AdaptiveBucket(start_rate=100.0)
+    now = 0.0
+    while bucket.rate < 800.0:
+        bucket.take(now)
+        now += 0.001
+    bucket.on_response(now, throttled=True, retry_after=1.0)
+    assert bucket.rate == 100.0
+    assert bucket.pause_left(now) == pytest.approx(1.0)
+
+
+def test_a_throttle_after_the_pause_is_a_new_episode() -> None:
+    bucket = AdaptiveBucket(start_rate=100.0)
+    bucket.take(0.0)
+    bucket.on_response(0.0, throttled=True, retry_after=1.0)
+    first = bucket.rate
+    for i in range(150):  # the pause ends at 1.0; 150 answers admitted until 1.5 s
+        now = 1.0 + i * 0.003
+        bucket.take(now)
+        bucket.on_response(now, throttled=False)
+    bucket.on_response(1.5, throttled=True, retry_after=1.0)
+    assert bucket.rate < first  # cut again: measured ~100/s over the window, under it
+
+
+@pytest.mark.anyio
+async def test_a_server_refusing_at_random_does_not_starve_the_client() -> None:
+    # a hostile server: 15% of requests refused with a constant Retry-After, at any rate
+    rng = random.Random(5)
+    served = {"ok": 0, "refused": 0}
+
+    async def handle(request: web.Request) -> web.Response:
+        if rng.random() < 0.15:
+            served["refused"] += 1
+            return web.json_response(
+                {"detail": "throttled"}, status=429, headers={"Retry-After": "1"}
+            )
+        served["ok"] += 1
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_get("/api/v1/datasources", handle)
+    # pauses capped at 20 ms keep the test fast; the rate logic is the same
+    policy = RetryPolicy(
+        attempts=30,
+        backoff_initial=0.0,
+        backoff_max=0.0,
+        max_retry_after=0.02,
+        budget_ratio=10.0,
+        start_rate=100.0,
+    )
+    async with serve(app) as url, client_for(url, retry=policy) as client:
+
+        async def one() -> None:
+            await client._transport.request("GET", "data", "/api/v1/datasources")
+
+        for _ in range(4):
+            async with anyio.create_task_group() as tg:
+                for _ in range(100):
+                    tg.start_soon(one)
+        bucket = client._transport.rate.bucket(url + "/api/v1/datasources")
+        assert bucket is not None
+        assert served["ok"] == 400
+        assert served["refused"] > 20
+        assert bucket.throttles == served["refused"]
+        # the rate did not spiral down to MIN_RATE (0.5/s) under refusals it cannot cause
+        assert bucket.rate >= 30.0
