@@ -233,6 +233,9 @@ def figures(name: str, emu: c.Emulator, t0: float, wall: float, errors: list[str
         if r["seen"] is not None and r["ended"] > r["created"]
     ]
     if os.environ.get("BENCH_TRACE"):
+        routes = sorted(stats["requests_by_route"].items(), key=lambda kv: -kv[1])
+        print("   requests by route: " + ", ".join(f"{k} {v}" for k, v in routes))
+    if os.environ.get("BENCH_TRACE"):
         for kind in sorted({r["kind"] for r in records}):
             rs = [r for r in records if r["kind"] == kind]
             late = max(rs, key=lambda r: r["ended"])
