@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -16,34 +12,12 @@ from sovfixer_async import Client, PollPolicy, RetryPolicy
 from sovfixer_async.emulator import run_emulator
 from sovfixer_async.ledger import Ledger
 
-POSTGRES_ENV = "SOVFIXER_TEST_POSTGRES_URL"
+from .helpers import POSTGRES_ENV, ledger_url
+
+__all__ = ["POSTGRES_ENV", "ledger_url"]
+
 #: Seconds an emulated job takes in these tests.
 JOB_SECONDS = 0.2
-
-
-def _postgres_schema(base: str) -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    schema = "t_" + uuid.uuid4().hex[:16]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty ledger's URL on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    yield from _postgres_schema(base)
 
 
 @pytest.fixture

@@ -5,14 +5,11 @@ by a blocking client against the emulator, on SQLite (and PostgreSQL when
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import signal
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -25,7 +22,10 @@ from sovfixer_async.emulator.outputs import make_xlsx
 from sovfixer_async.ledger import ACTIVE, DONE, FAILED, HELD, LedgerError
 from sovfixer_async.sync import Client, Ledger
 
-POSTGRES_ENV = "SOVFIXER_TEST_POSTGRES_URL"
+from ..ledger.helpers import ledger_url
+
+__all__ = ["ledger_url"]
+
 TOKEN = "sync-ledger-token"
 SOVID = "s-no-ping-hggcsk"
 ROWS = b"sheet_name,sheet_row_number,bldg_name\nSheet1,2,From the sync ledger\n"
@@ -71,30 +71,6 @@ def client(emulator: Emulator) -> Iterator[Client]:
         reconcile_grace=0.05,
     ) as c:
         yield c
-
-
-def _postgres_schema(base: str) -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    schema = "t_" + uuid.uuid4().hex[:16]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    yield from _postgres_schema(base)
 
 
 @pytest.fixture
