@@ -23,6 +23,7 @@ from sovfixer_async._bulk import _files
 from sovfixer_async._bulk._manifest import ACCEPTED, PENDING, RunState
 from sovfixer_async._bulk._slots import BatchSlot, manifest_of, token_fields
 from sovfixer_async._bulk._status import BulkRunStatus
+from sovfixer_async._config import PollPolicy
 from sovfixer_async._context import JobContext
 from sovfixer_async._downloads import DownloadResult
 from sovfixer_async._errors import (
@@ -164,8 +165,13 @@ class BulkEnhanceRun:
                 self._missing.pop(slot.number, None)
             await send_slots(self, wanted, concurrency, None)
 
-    async def wait(self, timeout: float | None = None) -> BulkRunStatus:
+    async def wait(
+        self, timeout: float | None = None, poll: PollPolicy | None = None
+    ) -> BulkRunStatus:
         """Wait for every accepted batch, fetching each one's output once done; then merge.
+
+        ``poll`` replaces the client's poll policy for this wait's batches (as a single
+        handle's ``wait(poll=...)`` does).
 
         Failed batches do not fail the run: their locations appear in ``results()`` with
         failed per-source results, as do those of pending and unknown batches (listed on
@@ -184,7 +190,7 @@ class BulkEnhanceRun:
             try:
                 if slot.handle is not None and slot.state == ACCEPTED:
                     with contextlib.suppress(JobFailed):  # a failed batch still has its lines
-                        await slot.handle.wait(budget)
+                        await slot.handle.wait(budget, poll=poll)
                 await self._settle(slot)
             except SOVFixerError as exc:
                 problem.append(exc)

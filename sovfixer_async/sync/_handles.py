@@ -289,9 +289,11 @@ class BulkEnhanceRun:
     def files(self) -> list[DownloadResult]:
         return list(self._run.files)
 
-    def wait(self, timeout: float | None = None) -> BulkRunStatus:
+    def wait(
+        self, timeout: float | None = None, poll: _async.PollPolicy | None = None
+    ) -> BulkRunStatus:
         """Block until every batch is done and the results are merged."""
-        return self._portal.call(self._run.wait, timeout)
+        return self._portal.call(self._run.wait, timeout, poll)
 
     def refresh(self) -> BulkRunStatus:
         return self._portal.call(self._run.refresh)

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async import BulkEnhanceRun, Client, InvalidInputError
+from sovfixer_async import BulkEnhanceRun, Client, InvalidInputError, PollPolicy
 from sovfixer_async._locations import bulk_locations
 
 pytestmark = pytest.mark.anyio
@@ -170,3 +171,13 @@ async def test_duplicate_ids_are_always_caught(ids: list[str]) -> None:
         with pytest.raises(InvalidInputError, match="duplicate location id"):
             async for _ in bulk_locations(rows):
                 pass
+
+
+async def test_wait_takes_a_poll_policy_for_its_batches(make_client: Any) -> None:
+    # The client's own policy would first poll after a minute; this wait's policy at once.
+    async with make_client(poll=PollPolicy(initial=60.0, jitter=0.0)) as client:
+        locations = [{"id": f"p-{i}", "address": f"{i} main st, miami, fl"} for i in range(4)]
+        run = await client.bulk_enhance(locations, sources=["PG"], batch_size=2)
+        with anyio.fail_after(30):
+            status = await run.wait(poll=PollPolicy.fast())
+        assert status.num_requested == 4
