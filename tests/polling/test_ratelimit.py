@@ -390,4 +390,5 @@ async def test_a_server_refusing_at_random_does_not_starve_the_client() -> None:
         assert served["refused"] > 20
         assert bucket.throttles == served["refused"]
         # the rate did not spiral down to MIN_RATE (0.5/s) under refusals it cannot cause
-        assert bucket.rate >= 30.0
+        # (~81/s on an idle or a loaded machine; the bound leaves room for a slow one)
+        assert bucket.rate >= 10.0
