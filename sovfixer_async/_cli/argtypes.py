@@ -149,7 +149,10 @@ def no_wait_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def delegate_to_option(parser: argparse.ArgumentParser) -> None:
+def delegate_to_option(
+    parser: argparse.ArgumentParser,
+    help: str = "act for another organisation (its short name; needs the delegate permission)",
+) -> None:
     """``-D/--delegate-to ORG`` of the Ping.Data commands (``pingdataapi``'s global option).
 
     Its default is SUPPRESS so that the spelling before the command is not clobbered.
@@ -160,7 +163,7 @@ def delegate_to_option(parser: argparse.ArgumentParser) -> None:
         dest="delegate_to",
         default=argparse.SUPPRESS,
         metavar="ORG_SHORT_NAME",
-        help="act for another organisation (its short name; needs the delegate permission)",
+        help=help,
     )
 
 

@@ -17,6 +17,7 @@ from sovfixer_async import __version__
 from sovfixer_async._cli.account_parsers import add_account_commands
 from sovfixer_async._cli.argtypes import (
     ENVIRONMENTS,
+    delegate_to_option,
     environment,
     non_negative_float,
     positive_int,
@@ -138,12 +139,8 @@ def build_parser() -> Parser:
         "130 interrupted (resume tokens are printed on stderr).",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument(
-        "-D",
-        "--delegate-to",
-        dest="delegate_to",
-        default=argparse.SUPPRESS,
-        metavar="ORG_SHORT_NAME",
+    delegate_to_option(
+        parser,
         help="(before the command, as pingdataapi takes it) act for another organisation on "
         f"the Ping.Data commands: {', '.join(sorted(DELEGATING_COMMANDS))}",
     )

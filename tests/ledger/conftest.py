@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from sovfixer_async import Client, PollPolicy, RetryPolicy
+from sovfixer_async import Client
 from sovfixer_async.emulator import run_emulator
 from sovfixer_async.ledger import Ledger
 
+from ..client.conftest import client_for as plain_client_for
 from .helpers import POSTGRES_ENV, ledger_url
 
 __all__ = ["POSTGRES_ENV", "ledger_url"]
@@ -33,11 +34,9 @@ async def emulator() -> AsyncIterator[Any]:
 
 
 def client_for(url: str, **options: Any) -> Client:
-    options.setdefault("token", "test-token")
-    options.setdefault("retry", RetryPolicy.no_wait())
-    options.setdefault("poll", PollPolicy.fast())
+    """tests/client's test client, with a short reconcile grace (lost jobs are looked up)."""
     options.setdefault("reconcile_grace", 0.05)
-    return Client(api_url=url, data_api_url=url, **options)
+    return plain_client_for(url, **options)
 
 
 @pytest.fixture
