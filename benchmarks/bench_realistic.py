@@ -116,10 +116,11 @@ async def run_ours(url: str, work: Workload, dest: Path, poll: PollPolicy) -> li
             status = await run.wait()  # downloads every batch's output and merges them
             assert status.num_requested == work.locations, status.num_requested
 
-        async def trace() -> None:  # BENCH_TRACE=1: the rate limit, every second
+        async def trace() -> None:  # BENCH_TRACE=S: the rate limit, every S (1) seconds
             t0 = time.monotonic()
+            every = max(float(os.environ.get("BENCH_TRACE") or 1), 0.05)
             while True:
-                await anyio.sleep(1.0)
+                await anyio.sleep(every)
                 stats = client.stats
                 print(
                     f"   {time.monotonic() - t0:5.1f} s  requests {stats.requests:5d}  "

@@ -122,7 +122,9 @@ class PollPolicy:
     (recent ends; jobs already waiting are re-aimed), and reported progress brings a poll
     sooner when the end it predicts comes first: by what the kind's finished jobs took
     from the same progress (``progress_quantile``), else by a straight line. The polls of
-    a job surely still queued on the server (``skip_queued``) are skipped. Polls take the
+    a job surely still queued on the server (``skip_queued``) are skipped, and so are those
+    of jobs beyond the ``scouts`` oldest of a kind no job of which was seen to end yet (a
+    burst of jobs submitted at once does not poll all at once). Polls take the
     client's rate limit only above a reserve (``RetryPolicy.poll_reserve``): the server's
     limit sets their pace. The default favours few requests; :meth:`latency_first` sees
     ends sooner for more.
@@ -154,6 +156,10 @@ class PollPolicy:
     #: kind submitted before it are still waited on than were ever left waiting when one
     #: of that kind ended (a server running a bounded number at once, in FIFO order).
     skip_queued: bool = True
+    #: Until a job of a kind has been seen to end, only its ``scouts`` oldest waiting jobs
+    #: poll on the plain schedule; the others skip their polls (at most four in a row), since
+    #: the scouts' polls tell what theirs would (0: every job polls).
+    scouts: int = field(default=8, validator=_non_negative)
 
     @classmethod
     def latency_first(cls) -> PollPolicy:
@@ -174,6 +180,7 @@ class PollPolicy:
             aim_quantiles=(),
             progress_quantile=0.0,
             skip_queued=False,
+            scouts=0,
         )
 
 

@@ -13,10 +13,13 @@ that ends at age T is seen by about ``T * factor`` at worst, with few polls (abo
 same kind (:class:`JobTimes`, recent ends) moves polls no earlier than a low quantile of
 them; reported progress only brings a poll sooner (never later than the plain schedule):
 at the end that the kind's finished jobs, seen at the same progress, predict (whatever the
-curve: a slow start fools a straight line). A :class:`Backlog` per kind tells a job that
-is surely still queued on a server running a bounded number at once (its polls are
-skipped). Jitter keeps thousands of handles out of lock-step; a server ``Retry-After`` is
-honoured.
+curve: a slow start fools a straight line); when the kind's jobs take nearly the same
+time, a job found running past the shorter of them is polled again after their spread,
+not ``factor`` later. A :class:`Backlog` per kind tells a job that is surely still queued
+on a server running a bounded number at once (its polls are skipped), and, until a job of
+the kind is seen to end, which jobs are its scouts (a burst of jobs submitted at once
+does not poll all at once: only the scouts do, the others wait for the first end). Jitter
+keeps thousands of handles out of lock-step; a server ``Retry-After`` is honoured.
 """
 
 from __future__ import annotations
@@ -82,8 +85,10 @@ def missed_poll(exc: BaseException) -> bool:
 
 #: Ends kept per job kind (the most recent).
 TIMES_KEPT = 256
-#: Ends needed before they move any poll.
+#: Ends needed before they move any poll (``SPREAD_MIN``: before their spread shortens
+#: the polls of jobs past the shorter ones).
 TIMES_MIN = 5
+SPREAD_MIN = 10
 #: A poll comes no sooner than this share of ``PollPolicy.initial`` after the previous one.
 MIN_GAP = 0.1
 #: End-to-sample age ratios kept per progress tenth, and needed before they aim a poll.
@@ -106,6 +111,10 @@ QUEUE_MARGIN = 1.5
 QUEUE_SLACK = 3
 QUEUE_MIN = 10
 SKIPS_MAX = 3
+#: While no job of a kind was seen to end, a job that is not one of its scouts skips at
+#: most this many polls in a row (with the default growth, its age grows ~11x meanwhile);
+#: the kind's first end calls it in.
+COLD_SKIPS_MAX = 6
 
 #: Jitter source shared by every schedule (one ``random.Random`` per handle cost ~2.9 KB
 #: of generator state each).
@@ -171,6 +180,14 @@ class JobTimes:
             ordered = self._sorted_ratios[key] = sorted(ratios)
         return _quantile(ordered, q)
 
+    def spread(self) -> tuple[float, float] | None:
+        """The 10% and 90% quantiles of the spans' upper ends (None until ``SPREAD_MIN``):
+        how widely the kind's job times vary."""
+        if len(self._late) < SPREAD_MIN:
+            return None
+        low, high = self.quantile(0.1, late=True), self.quantile(0.9, late=True)
+        return (low, high) if low is not None and high is not None and low > 0 else None
+
     def quantile(self, q: float, late: bool = False) -> float | None:
         """The ``q`` quantile (0-1) of the recent ends (``late``: of the spans' upper
         ends); None until ``TIMES_MIN`` are known."""
@@ -232,6 +249,12 @@ class Backlog:
         if self._ends < QUEUE_MIN:
             return False
         return self.ahead(submitted) > self._most_ahead * QUEUE_MARGIN + QUEUE_SLACK
+
+    def cold(self, submitted: float, scouts: int) -> bool:
+        """Whether no job of the kind was seen to end yet and at least ``scouts`` jobs
+        submitted before this one still wait: until one ends, its polls would only learn
+        what theirs do (its kind's jobs are all still running), so it skips them."""
+        return self._ends == 0 and scouts > 0 and self.ahead(submitted) >= scouts
 
 
 @define
@@ -346,6 +369,11 @@ class PollSchedule:
             # the learned typical end comes before the plain poll: poll there instead, and
             # go on growing from it (as many polls as the plain schedule)
             target = self.grid = aim
+        spread = times.spread() if times is not None and p.aim_quantiles else None
+        if spread is not None and age + p.initial * MIN_GAP >= spread[0]:
+            # past the kind's shorter ends: when its job times vary less than ``factor``
+            # (a kind of near-equal jobs), the next poll grows by their spread instead
+            target = min(target, max(age * spread[1] / spread[0], age + p.initial * MIN_GAP))
         interval = max(target - age, 1e-3)
         aimed = self._progress_aim(age, times)
         if aimed is not None:

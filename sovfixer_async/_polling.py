@@ -28,16 +28,24 @@ import anyio
 
 from sovfixer_async._errors import SOVFixerError
 from sovfixer_async._poll_policy import (
+    _RNG,
+    COLD_SKIPS_MAX,
     SKIPS_MAX,
     Backlog,
     JobTimes,
     PollSchedule,
-    PollStrategy,
     StrategyFactory,
     missed_poll,
 )
 from sovfixer_async._ratelimit import RateLimiter
-from sovfixer_async._status import Observed, StatusQuery, Watch, fetch_status, more_eager
+from sovfixer_async._status import (
+    Observed,
+    Poller,
+    StatusQuery,
+    Watch,
+    fetch_status,
+    more_eager,
+)
 from sovfixer_async._transport import Transport
 
 __all__ = [
@@ -58,43 +66,6 @@ POLL_PATIENCE = 0.5
 #: at most once per this many seconds (each time costs a pass over the due polls).
 REAIM_MOVE = 0.1
 REAIM_EVERY = 1.0
-
-
-class Poller:
-    """The shared wait of one handle: its waiters, their event, and how the polling ended.
-
-    ``active`` while polls are scheduled for it. It ends at a terminal status, an error
-    that is not a missed poll (kept in ``error`` for the waiters), a status pushed by a
-    callback, or when its last waiter leaves.
-    """
-
-    __slots__ = (
-        "active",
-        "due",
-        "error",
-        "finished",
-        "owner",
-        "schedule",
-        "scope",
-        "skips",
-        "waiters",
-        "watch",
-    )
-
-    def __init__(self, owner: object, watch: Watch[Any], schedule: PollStrategy) -> None:
-        self.owner = owner
-        self.watch = watch
-        self.schedule = schedule
-        self.waiters = 0
-        self.active = True
-        self.finished = anyio.Event()
-        self.error: BaseException | None = None
-        #: The cancel scope of the poll request in flight, if one is.
-        self.scope: anyio.CancelScope | None = None
-        #: The sequence number of its one live heap entry (older entries are skipped).
-        self.due = -1
-        #: Polls skipped in a row while its job was surely queued (-1: not in a backlog).
-        self.skips = -1
 
 
 class PollScheduler:
@@ -172,7 +143,7 @@ class PollScheduler:
             self._running = True
         poller = Poller(owner, watch, self._strategy(watch.policy, watch.submitted))
         self._live[owner] = poller
-        if watch.policy.skip_queued:
+        if watch.policy.skip_queued or watch.policy.scouts:
             self._backlogs.setdefault(watch.query.kind, Backlog()).add(watch.submitted)
             poller.skips = 0
         self._push(poller, None)
@@ -219,7 +190,7 @@ class PollScheduler:
                         poller.due = seq = next(self._seq)
                         heapq.heapreplace(heap, (now + later, seq, poller))
                         continue
-                    if self._queued(poller):  # surely still queued: its next poll instead
+                    if self._skip(poller):  # surely queued, or not a scout: its next poll
                         poller.skips += 1
                         times = self._times.get(query.kind)
                         poller.due = seq = next(self._seq)
@@ -291,7 +262,7 @@ class PollScheduler:
                 status, retry_after = await fetch_status(self._transport, query)
                 done = watch.apply(status)
                 if done:
-                    self._learn(query.kind, poller.schedule, time.monotonic())
+                    self._learn(poller, time.monotonic())
                 else:
                     poller.schedule.observe(time.monotonic(), status.progress)
             except Exception as exc:
@@ -333,23 +304,34 @@ class PollScheduler:
             else:
                 backlog.remove(poller.watch.submitted)
 
-    def _queued(self, poller: Poller) -> bool:
-        """Whether ``poller``'s job is surely still queued on the server (see Backlog)."""
-        if poller.skips < 0 or poller.skips >= SKIPS_MAX:
-            if poller.skips > 0:
-                poller.skips = 0
+    def _skip(self, poller: Poller) -> bool:
+        """Whether ``poller``'s due poll is skipped: its job is surely still queued on the
+        server (see Backlog), or no job of its kind was seen to end yet and it is not one
+        of the kind's scouts. At most ``SKIPS_MAX`` (``COLD_SKIPS_MAX``) polls in a row."""
+        skips = poller.skips
+        if skips < 0:
             return False
         watch = poller.watch
-        if self._backlogs[watch.query.kind].queued(watch.submitted):
+        backlog = self._backlogs[watch.query.kind]
+        policy = watch.policy
+        if skips < COLD_SKIPS_MAX and backlog.cold(watch.submitted, policy.scouts):
+            return True
+        if skips < SKIPS_MAX and policy.skip_queued and backlog.queued(watch.submitted):
             return True
         poller.skips = 0
         return False
 
-    def _learn(self, kind: str, schedule: PollStrategy, now: float) -> None:
-        """A job of ``kind`` was just seen done: learn from its wait, and re-aim the waiting
-        jobs of that kind when the typical end moved (at most once per ``REAIM_EVERY`` s)."""
+    def _learn(self, done: Poller, now: float) -> None:
+        """``done``'s job was just seen done: learn from its wait; the first of its kind
+        calls the kind's followers in (they skipped their polls while it was cold); and
+        re-aim the waiting jobs of that kind when the typical end moved (at most once per
+        ``REAIM_EVERY`` s)."""
+        kind = done.watch.query.kind
         times = self._times.setdefault(kind, JobTimes())
-        schedule.learn(now, times)
+        first = not times
+        done.schedule.learn(now, times)
+        if first:
+            self._call_in(kind, now, now - done.watch.submitted)
         typical = times.quantile(0.5)
         last_at, last_typical = self._aimed.get(kind, (-math.inf, 0.0))
         if typical is None or now - last_at < REAIM_EVERY:
@@ -363,6 +345,22 @@ class PollScheduler:
                 sooner = now + poller.schedule.next_interval(now, None, times)
                 if sooner < due:
                     heap[i] = (sooner, seq, poller)
+                    moved = True
+        if moved:
+            heapq.heapify(heap)
+            self._wake.set()
+
+    def _call_in(self, kind: str, now: float, age: float) -> None:
+        """The first job of ``kind`` was seen done at ``age``: each job of that kind polls
+        next when it reaches that age (now, if older; a poll due sooner would only find it
+        running), in a random order (ends seen in submission order look like a queue)."""
+        heap, moved = self._heap, False
+        for i, (due, seq, poller) in enumerate(heap):
+            if poller.skips >= 0 and poller.active and poller.watch.query.kind == kind:
+                p = poller.watch.policy
+                at = max(now, poller.watch.submitted + age) + _RNG.uniform(0, p.initial * p.jitter)
+                if at != due:
+                    heap[i] = (at, seq, poller)
                     moved = True
         if moved:
             heapq.heapify(heap)

@@ -1,5 +1,6 @@
 """What a handle's wait asks the poll scheduler: the status request of one job, and where
-each status seen goes (:class:`Watch`). Plain data and one request; the scheduler is
+each status seen goes (:class:`Watch`); and the scheduler's record of one wait
+(:class:`Poller`). Plain data and one request; the scheduler is
 :mod:`sovfixer_async._polling`."""
 
 from __future__ import annotations
@@ -7,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
+import anyio
 from attrs import frozen
 
 from sovfixer_async._config import PollPolicy
+from sovfixer_async._poll_policy import PollStrategy
 from sovfixer_async._transport import Api, Transport, parse_retry_after
 
 
@@ -69,3 +72,40 @@ class Watch(Generic[S]):
 def more_eager(policy: PollPolicy, than: PollPolicy) -> bool:
     """True when ``policy`` polls sooner than ``than`` (a lower ceiling, then first step)."""
     return (policy.max_interval, policy.initial) < (than.max_interval, than.initial)
+
+
+class Poller:
+    """The shared wait of one handle: its waiters, their event, and how the polling ended.
+
+    ``active`` while polls are scheduled for it. It ends at a terminal status, an error
+    that is not a missed poll (kept in ``error`` for the waiters), a status pushed by a
+    callback, or when its last waiter leaves.
+    """
+
+    __slots__ = (
+        "active",
+        "due",
+        "error",
+        "finished",
+        "owner",
+        "schedule",
+        "scope",
+        "skips",
+        "waiters",
+        "watch",
+    )
+
+    def __init__(self, owner: object, watch: Watch[Any], schedule: PollStrategy) -> None:
+        self.owner = owner
+        self.watch = watch
+        self.schedule = schedule
+        self.waiters = 0
+        self.active = True
+        self.finished = anyio.Event()
+        self.error: BaseException | None = None
+        #: The cancel scope of the poll request in flight, if one is.
+        self.scope: anyio.CancelScope | None = None
+        #: The sequence number of its one live heap entry (older entries are skipped).
+        self.due = -1
+        #: Polls skipped in a row (its job surely queued, or not a scout; -1: no backlog).
+        self.skips = -1

@@ -8,6 +8,7 @@ import heapq
 import random
 
 import anyio
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,9 +89,12 @@ def test_jobs_ending_in_any_order_are_not_called_queued() -> None:
     assert not any(backlog.queued(float(i)) for i in range(100))
 
 
-async def polls_per_job(policy: PollPolicy) -> float:
+async def polls_per_job(
+    policy: PollPolicy, capacity: int | None = 3, jobs: int = 60, seconds: float = 0.05
+) -> float:
+    """Output polls per job of ``jobs`` output requests submitted at once and waited on."""
     async with (
-        run_emulator(job_seconds=0.05, capacity=3, seed=5) as emu,
+        run_emulator(job_seconds=seconds, capacity=capacity, seed=5) as emu,
         client_for(emu.url, poll=policy) as client,
     ):
 
@@ -101,21 +105,44 @@ async def polls_per_job(policy: PollPolicy) -> float:
             await handle.wait(timeout=60)
 
         async with anyio.create_task_group() as tg:
-            for _ in range(60):
+            for _ in range(jobs):
                 tg.start_soon(one)
         stats = await emu.stats()
     polls = sum(
         n for route, n in stats["requests_by_route"].items() if "GET" in route and "output" in route
     )
-    return polls / 60
+    return polls / jobs
 
 
 @pytest.mark.anyio
 async def test_queued_jobs_are_polled_less() -> None:
     # 60 output requests at once, 3 run at a time: most wait in the queue
-    tight = PollPolicy(initial=0.02, factor=1.3, max_interval=0.1, jitter=0.0)
+    tight = PollPolicy(initial=0.02, factor=1.3, max_interval=0.1, jitter=0.0, scouts=0)
     skipping = await polls_per_job(tight)
-    polling = await polls_per_job(
-        PollPolicy(initial=0.02, factor=1.3, max_interval=0.1, jitter=0.0, skip_queued=False)
-    )
+    polling = await polls_per_job(attrs.evolve(tight, skip_queued=False))
     assert skipping < polling
+
+
+# -- scouts: a burst of jobs of a kind polls through a few until one of them ends ------------
+
+
+def test_only_the_scouts_poll_until_a_job_of_the_kind_ends() -> None:
+    backlog = Backlog()
+    for i in range(50):
+        backlog.add(float(i))
+    assert [i for i in range(50) if not backlog.cold(float(i), 8)] == list(range(8))
+    assert not any(backlog.cold(float(i), 0) for i in range(50))  # scouts=0: all poll
+    backlog.remove(3.0)  # a scout that leaves (an error, a pushed status) is replaced
+    waiting = [i for i in range(50) if i != 3]
+    assert [i for i in waiting if not backlog.cold(float(i), 8)] == [0, 1, 2, 4, 5, 6, 7, 8]
+    backlog.ended(30.0)  # the first end: nobody is cold any more
+    assert not any(backlog.cold(float(i), 8) for i in range(50))
+
+
+@pytest.mark.anyio
+async def test_a_burst_polls_through_its_scouts() -> None:
+    # 40 output requests at once, all running: before the first ends, only 4 poll
+    tight = PollPolicy(initial=0.02, factor=1.3, max_interval=0.1, jitter=0.0)
+    scouting = await polls_per_job(attrs.evolve(tight, scouts=4), capacity=None, jobs=40)
+    everyone = await polls_per_job(attrs.evolve(tight, scouts=0), capacity=None, jobs=40)
+    assert scouting < 0.85 * everyone

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sovfixer_async import PollPolicy
-from sovfixer_async._poll_policy import JobTimes, PollSchedule
+from sovfixer_async._poll_policy import SPREAD_MIN, JobTimes, PollSchedule
 
 POLICY = PollPolicy()  # first poll at 1 s, each at 1.5x the previous age, jitter 10%
 
@@ -263,6 +263,50 @@ def test_a_learned_typical_end_brings_the_poll_sooner() -> None:
     plain_seen, plain_polls = simulate(5.0, lambda _: None)
     assert seen <= 5.2 + 1e-9 < plain_seen
     assert polls <= plain_polls
+
+
+@settings(max_examples=200)
+@given(
+    typical=st.floats(0.5, 500.0),
+    spread=st.floats(0.0, 0.05),
+    late=st.floats(1.0, 1.2),
+    seed=st.integers(0, 1000),
+)
+def test_a_kind_of_near_equal_jobs_is_polled_again_soon_past_its_ends(
+    typical: float, spread: float, late: float, seed: int
+) -> None:
+    # every job of the kind took about `typical`: one found running just past it ends soon,
+    # so its next poll grows by that spread, not by the plain 1.5x
+    rng = random.Random(seed)
+    times = learned(*(typical * math.exp(rng.gauss(0.0, spread)) for _ in range(20)))
+    low, high = times.spread() or (math.nan, math.nan)
+    schedule = PollSchedule(POLICY, 0.0, random.Random(seed))
+    age = typical * late
+    schedule.observe(age, None)
+    interval = schedule.next_interval(age, times=times)
+    assert interval <= max(age * (high / low - 1.0), POLICY.initial * 0.1) + 1e-9
+    plain = PollSchedule(POLICY, 0.0, random.Random(seed))
+    plain.observe(age, None)
+    assert interval <= plain.next_interval(age) + 1e-9  # never later than the plain poll
+
+
+@given(ends=st.lists(st.floats(0.1, 1000.0), min_size=3, max_size=60), age=st.floats(0.0, 2000.0))
+def test_the_spread_of_learned_times_never_delays_a_poll(ends: list[float], age: float) -> None:
+    times = learned(*ends)
+    schedule = PollSchedule(POLICY, 0.0, random.Random(3))
+    plain = PollSchedule(POLICY, 0.0, random.Random(3))
+    floor = times.quantile(POLICY.learned_quantile) or 0.0  # (what learned times may delay)
+    interval = schedule.next_interval(age, times=times)
+    assert interval <= max(plain.next_interval(age), floor - age) + 1e-9
+
+
+def test_widely_spread_times_keep_the_plain_growth() -> None:
+    times = learned(*(1.0 + i for i in range(20)))  # 1 s to 20 s: a spread of 10x
+    policy = PollPolicy(jitter=0.0, learned_quantile=0.0)
+    schedule, plain = PollSchedule(policy, 0.0), PollSchedule(policy, 0.0)
+    for age in (0.0, 3.0, 25.0):  # (before the aims, and past them)
+        assert schedule.next_interval(age, times=times) == plain.next_interval(age)
+    assert learned(*range(1, SPREAD_MIN)).spread() is None  # too few to tell
 
 
 # -- progress, as the kind's finished jobs reported it ---------------------------------------
