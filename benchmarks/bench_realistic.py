@@ -120,10 +120,13 @@ async def run_ours(url: str, work: Workload, dest: Path, poll: PollPolicy) -> li
             t0 = time.monotonic()
             every = max(float(os.environ.get("BENCH_TRACE") or 1), 0.05)
             while True:
+                asleep = time.monotonic()
                 await anyio.sleep(every)
+                lag = (time.monotonic() - asleep - every) * 1000
                 stats = client.stats
                 print(
-                    f"   {time.monotonic() - t0:5.1f} s  requests {stats.requests:5d}  "
+                    f"   {time.monotonic() - t0:5.1f} s  lag {lag:4.0f} ms  "
+                    f"requests {stats.requests:5d}  "
                     f"429 {stats.by_status[429]:3d}  {client._transport.rate.snapshot()}",
                     flush=True,
                 )
@@ -260,6 +263,8 @@ def figures(name: str, emu: c.Emulator, t0: float, wall: float, errors: list[str
                     f"{r['ended'] - t0:.1f}, seen {r['seen'] - t0:.1f})"
                     for x, r in rr[-4:]
                 )
+                + f"; over 1.5: {sum(x > 1.5 for x, _ in rr)} (of them ended in the first 3 s: "
+                f"{sum(x > 1.5 and r['ended'] - t0 < 3.0 for x, r in rr)})"
             )
     unseen = [r["id"] for r in records if r["seen"] is None]
     if unseen:

@@ -85,10 +85,8 @@ def missed_poll(exc: BaseException) -> bool:
 
 #: Ends kept per job kind (the most recent).
 TIMES_KEPT = 256
-#: Ends needed before they move any poll (``SPREAD_MIN``: before their spread shortens
-#: the polls of jobs past the shorter ones).
+#: Ends needed before they move any poll.
 TIMES_MIN = 5
-SPREAD_MIN = 10
 #: A poll comes no sooner than this share of ``PollPolicy.initial`` after the previous one.
 MIN_GAP = 0.1
 #: End-to-sample age ratios kept per progress tenth, and needed before they aim a poll.
@@ -180,13 +178,11 @@ class JobTimes:
             ordered = self._sorted_ratios[key] = sorted(ratios)
         return _quantile(ordered, q)
 
-    def spread(self) -> tuple[float, float] | None:
-        """The 10% and 90% quantiles of the spans' upper ends (None until ``SPREAD_MIN``):
-        how widely the kind's job times vary."""
-        if len(self._late) < SPREAD_MIN:
-            return None
-        low, high = self.quantile(0.1, late=True), self.quantile(0.9, late=True)
-        return (low, high) if low is not None and high is not None and low > 0 else None
+    def spread(self) -> tuple[float, float, float] | None:
+        """The 10% and 90% quantiles of the spans' upper ends, and the longest (None until
+        ``TIMES_MIN``): how widely the kind's job times vary."""
+        low, high, longest = (self.quantile(q, late=True) or 0.0 for q in (0.1, 0.9, 1.0))
+        return (low, high, longest) if low > 0 else None
 
     def quantile(self, q: float, late: bool = False) -> float | None:
         """The ``q`` quantile (0-1) of the recent ends (``late``: of the spans' upper
@@ -370,10 +366,13 @@ class PollSchedule:
             # go on growing from it (as many polls as the plain schedule)
             target = self.grid = aim
         spread = times.spread() if times is not None and p.aim_quantiles else None
-        if spread is not None and age + p.initial * MIN_GAP >= spread[0]:
-            # past the kind's shorter ends: when its job times vary less than ``factor``
-            # (a kind of near-equal jobs), the next poll grows by their spread instead
-            target = min(target, max(age * spread[1] / spread[0], age + p.initial * MIN_GAP))
+        if spread is not None:
+            low, high, longest = spread
+            if low <= age + p.initial * MIN_GAP and age < longest:
+                # among the kind's ends (past its shorter ones, not past its longest): when
+                # its job times vary less than ``factor`` (a kind of near-equal jobs), the
+                # next poll grows by their spread instead (a step or two, then plainly)
+                target = min(target, max(age * high / low, age + p.initial * MIN_GAP))
         interval = max(target - age, 1e-3)
         aimed = self._progress_aim(age, times)
         if aimed is not None:
