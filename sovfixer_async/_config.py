@@ -157,8 +157,9 @@ class PollPolicy:
     #: of that kind ended (a server running a bounded number at once, in FIFO order).
     skip_queued: bool = True
     #: Until a job of a kind has been seen to end, only its ``scouts`` oldest waiting jobs
-    #: poll on the plain schedule; the others skip their polls (at most four in a row), since
-    #: the scouts' polls tell what theirs would (0: every job polls).
+    #: poll on the plain schedule; the others skip their polls (at most six in a row), since
+    #: the scouts' polls tell what theirs would, and the kind's first end calls them in at
+    #: the age it was seen at (0: every job polls).
     scouts: int = field(default=8, validator=_non_negative)
 
     @classmethod
