@@ -9,6 +9,7 @@ got (``stage``), since the API reports an open update and a started one alike as
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -177,3 +178,4 @@ class UpdateJob(JobHandle[UpdateStatus]):
                 what="start of update",
             )
         self.stage = STARTED
+        self._submitted = time.monotonic()  # its job runs from here: polls count from it

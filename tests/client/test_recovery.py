@@ -8,6 +8,7 @@ update is found again by ``client.reconcile`` through its ``client_ref``.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anyio
@@ -82,6 +83,24 @@ async def test_an_update_whose_start_fails_is_started_in_another_client(
         assert again.status is not None
         assert [(o.filename or "").endswith(".json") for o in again.status.outputs] == [True]
     assert await updates_of(emulator) == 1
+
+
+async def test_an_update_is_polled_from_its_start_not_its_initiate(
+    emulator: Any, make_client: Any
+) -> None:
+    # the server's job runs from the start request: the poll schedule's ages count from it
+    emulator.add_route_fault("POST /api/v1/sov/update/*/start 400 times=1")
+    async with make_client() as client:
+        with pytest.raises(SOVFixerError) as info:
+            await client.update_sov(SOVID, ROWS)
+        job = info.value.handle
+        assert isinstance(job, UpdateJob)
+        initiated = job._submitted
+        await anyio.sleep(0.05)
+        before_start = time.monotonic()
+        await job.start()
+        assert job._submitted >= before_start > initiated
+        assert (await job.wait(timeout=30)).state == "COMPLETE"
 
 
 async def test_a_start_answered_already_started_counts_as_success(
