@@ -339,26 +339,33 @@ class PollScheduler:
         if abs(typical - last_typical) <= REAIM_MOVE * max(last_typical, 1e-9):
             return
         self._aimed[kind] = (now, typical)
-        heap, moved = self._heap, False
-        for i, (due, seq, poller) in enumerate(heap):
-            if poller.active and poller.watch.query.kind == kind and due > now:
-                sooner = now + poller.schedule.next_interval(now, None, times)
-                if sooner < due:
-                    heap[i] = (sooner, seq, poller)
-                    moved = True
-        if moved:
-            heapq.heapify(heap)
-            self._wake.set()
+
+        def sooner(due: float, poller: Poller) -> float:
+            if due <= now:
+                return due
+            return min(due, now + poller.schedule.next_interval(now, None, times))
+
+        self._reschedule(kind, sooner)
 
     def _call_in(self, kind: str, now: float, age: float) -> None:
         """The first job of ``kind`` was seen done at ``age``: each job of that kind polls
         next when it reaches that age (now, if older; a poll due sooner would only find it
         running), in a random order (ends seen in submission order look like a queue)."""
+
+        def at_age(due: float, poller: Poller) -> float:
+            if poller.skips < 0:  # not in the kind's backlog: its polls were not skipped
+                return due
+            p = poller.watch.policy
+            return max(now, poller.watch.submitted + age) + _RNG.uniform(0, p.initial * p.jitter)
+
+        self._reschedule(kind, at_age)
+
+    def _reschedule(self, kind: str, when: Callable[[float, Poller], float]) -> None:
+        """Move the due poll of each waiting job of ``kind`` to ``when(due, poller)``."""
         heap, moved = self._heap, False
         for i, (due, seq, poller) in enumerate(heap):
-            if poller.skips >= 0 and poller.active and poller.watch.query.kind == kind:
-                p = poller.watch.policy
-                at = max(now, poller.watch.submitted + age) + _RNG.uniform(0, p.initial * p.jitter)
+            if poller.active and poller.watch.query.kind == kind:
+                at = when(due, poller)
                 if at != due:
                     heap[i] = (at, seq, poller)
                     moved = True
