@@ -146,7 +146,7 @@ class PollPolicy:
     use_progress: bool = True
     #: When one of these quantiles (0-1, ascending) of the ages at which recent jobs of the
     #: same kind ended comes before the next plain poll, poll there instead, and grow from
-    #: it (``()`` turns it off).
+    #: it (``()`` turns it off, and with it the shorter steps among a kind's near-equal ends).
     aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
     #: A job that reported progress P at age A is polled at A times this quantile (0-1) of
     #: (end age / age) of the kind's finished jobs seen at P's tenth, when that comes before
