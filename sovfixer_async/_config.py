@@ -70,6 +70,11 @@ def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None
         raise InvalidInputError(f"must be >= 0, got {value!r}", field=attribute.name)
 
 
+def _count(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"must be a whole number >= 0, got {value!r}", field=attribute.name)
+
+
 @frozen
 class RetryPolicy:
     """How the transport retries (one retry layer for the whole SDK).
@@ -160,7 +165,7 @@ class PollPolicy:
     #: poll on the plain schedule; the others skip their polls (at most six in a row), since
     #: the scouts' polls tell what theirs would, and the kind's first end calls them in at
     #: the age it was seen at (0: every job polls).
-    scouts: int = field(default=8, validator=_non_negative)
+    scouts: int = field(default=8, validator=_count)
 
     @classmethod
     def latency_first(cls) -> PollPolicy:

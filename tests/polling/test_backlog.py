@@ -5,6 +5,7 @@ against an emulator with that bound."""
 from __future__ import annotations
 
 import heapq
+import math
 import random
 
 import anyio
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sovfixer_async import PollPolicy
+from sovfixer_async import InvalidInputError, PollPolicy
 from sovfixer_async._poll_policy import QUEUE_MIN, Backlog
 from sovfixer_async.emulator import run_emulator
 
@@ -137,6 +138,12 @@ def test_only_the_scouts_poll_until_a_job_of_the_kind_ends() -> None:
     assert [i for i in waiting if not backlog.cold(float(i), 8)] == [0, 1, 2, 4, 5, 6, 7, 8]
     backlog.ended(30.0)  # the first end: nobody is cold any more
     assert not any(backlog.cold(float(i), 8) for i in range(50))
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, math.nan, "8", True, None])
+def test_scouts_is_a_whole_number(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match="scouts"):
+        PollPolicy(scouts=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
