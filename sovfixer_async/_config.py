@@ -60,14 +60,34 @@ def default_state_dir() -> Path:
     return root / "sovfixer-async"
 
 
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+def _number(attribute: attrs.Attribute[Any], value: object) -> float:
+    """``value`` as a number: an int or float (not a bool, not NaN; infinity passes)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise InvalidInputError(f"must be a number, got {value!r}", field=attribute.name)
+    return value
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if _number(attribute, value) <= 0:
         raise InvalidInputError(f"must be > 0, got {value!r}", field=attribute.name)
 
 
-def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if _number(attribute, value) < 0:
         raise InvalidInputError(f"must be >= 0, got {value!r}", field=attribute.name)
+
+
+def _share(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not 0 <= _number(attribute, value) <= 1:
+        raise InvalidInputError(f"must be between 0 and 1, got {value!r}", field=attribute.name)
+
+
+def _shares(_: Any, attribute: attrs.Attribute[Any], value: tuple[object, ...]) -> None:
+    numbers = [_number(attribute, item) for item in value]
+    if not all(0 <= x <= 1 for x in numbers) or numbers != sorted(numbers):
+        raise InvalidInputError(
+            f"must be ascending numbers between 0 and 1, got {value!r}", field=attribute.name
+        )
 
 
 def _count(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -85,7 +105,7 @@ class RetryPolicy:
     full jitter; a ``Retry-After`` hint is honoured up to ``max_retry_after``.
     """
 
-    attempts: int = field(default=8, validator=_positive)
+    attempts: int = field(default=8, validator=[_count, _positive])
     backoff_initial: float = field(default=0.2, validator=_non_negative)
     backoff_max: float = field(default=10.0, validator=_non_negative)
     max_retry_after: float = field(default=60.0, validator=_non_negative)
@@ -107,7 +127,7 @@ class RetryPolicy:
     max_rate: float = field(default=math.inf, validator=_positive)
     #: Background polls take a token only while more than this share of the bucket is
     #: left and no other request waits: submissions and downloads go first.
-    poll_reserve: float = field(default=0.25, validator=_non_negative)
+    poll_reserve: float = field(default=0.25, validator=_share)
 
     @classmethod
     def no_wait(cls, attempts: int = 8) -> RetryPolicy:
@@ -146,17 +166,19 @@ class PollPolicy:
     max_retry_after: float = field(default=60.0, validator=_non_negative)
     #: No poll before this quantile (0-1) of the ages at which recent jobs of the same kind
     #: ended (0 turns learning off).
-    learned_quantile: float = field(default=0.1, validator=_non_negative)
+    learned_quantile: float = field(default=0.1, validator=_share)
     #: Aim a poll at the end that reported progress predicts, when it comes first.
     use_progress: bool = True
     #: When one of these quantiles (0-1, ascending) of the ages at which recent jobs of the
     #: same kind ended comes before the next plain poll, poll there instead, and grow from
     #: it (``()`` turns it off, and with it the shorter steps among a kind's near-equal ends).
-    aim_quantiles: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), converter=tuple)
+    aim_quantiles: tuple[float, ...] = field(
+        default=(0.5, 0.8, 0.95), converter=tuple, validator=_shares
+    )
     #: A job that reported progress P at age A is polled at A times this quantile (0-1) of
     #: (end age / age) of the kind's finished jobs seen at P's tenth, when that comes before
     #: the plain poll (0 turns it off): learned, whatever the kind's progress curve.
-    progress_quantile: float = field(default=0.5, validator=_non_negative)
+    progress_quantile: float = field(default=0.5, validator=_share)
     #: Skip the polls of a job that is surely still queued on the server: more jobs of its
     #: kind submitted before it are still waited on than were ever left waiting when one
     #: of that kind ended (a server running a bounded number at once, in FIFO order).

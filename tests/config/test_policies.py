@@ -1,0 +1,75 @@
+"""RetryPolicy and PollPolicy refuse values that would break the transport or the poll
+loop later (NaN passes every comparison; a string fails only inside a running wait)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sovfixer_async import InvalidInputError, PollPolicy, RetryPolicy
+
+NOT_NUMBERS = [math.nan, "1", None, True, [1.0]]
+
+
+@pytest.mark.parametrize("bad", [*NOT_NUMBERS, -0.5])
+@pytest.mark.parametrize("name", ["initial", "max_interval", "jitter", "max_retry_after"])
+def test_poll_policy_durations_are_numbers_at_least_zero(name: str, bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=name):
+        PollPolicy(**{name: bad})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [*NOT_NUMBERS, 0, -1.0])
+@pytest.mark.parametrize("name", ["factor", "deadline"])
+def test_poll_policy_factor_and_deadline_are_positive_numbers(name: str, bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=name):
+        PollPolicy(**{name: bad})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [*NOT_NUMBERS, -0.1, 1.5])
+@pytest.mark.parametrize("name", ["learned_quantile", "progress_quantile"])
+def test_poll_policy_quantiles_are_shares(name: str, bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=name):
+        PollPolicy(**{name: bad})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [(math.nan,), (0.5, 2.0), (0.9, 0.5), ("0.5",), (None,)])
+def test_aim_quantiles_are_ascending_shares(bad: tuple[object, ...]) -> None:
+    with pytest.raises(InvalidInputError, match="aim_quantiles"):
+        PollPolicy(aim_quantiles=bad)  # type: ignore[arg-type]
+
+
+@given(st.lists(st.floats(0.0, 1.0), max_size=5).map(sorted))
+def test_any_ascending_shares_are_aim_quantiles(quantiles: list[float]) -> None:
+    assert PollPolicy(aim_quantiles=quantiles).aim_quantiles == tuple(quantiles)
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("attempts", 0),
+        ("attempts", 2.5),
+        ("attempts", math.inf),
+        ("backoff_initial", math.nan),
+        ("backoff_max", -1.0),
+        ("max_retry_after", "60"),
+        ("budget_ratio", math.nan),
+        ("budget_window", 0.0),
+        ("start_rate", math.nan),
+        ("max_rate", 0),
+        ("poll_reserve", 1.5),
+        ("poll_reserve", math.nan),
+    ],
+)
+def test_retry_policy_refuses(name: str, bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=name):
+        RetryPolicy(**{name: bad})  # type: ignore[arg-type]
+
+
+def test_infinity_means_no_limit_where_documented() -> None:
+    assert PollPolicy(deadline=math.inf).deadline == math.inf
+    assert RetryPolicy(max_rate=math.inf).max_rate == math.inf
+    assert PollPolicy.latency_first().initial == 0.5
+    assert PollPolicy.fast().scouts == 0
