@@ -95,6 +95,11 @@ def _count(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
         raise InvalidInputError(f"must be a whole number >= 0, got {value!r}", field=attribute.name)
 
 
+def _some(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"must be a whole number >= 1, got {value!r}", field=attribute.name)
+
+
 @frozen
 class RetryPolicy:
     """How the transport retries (one retry layer for the whole SDK).
@@ -105,7 +110,7 @@ class RetryPolicy:
     full jitter; a ``Retry-After`` hint is honoured up to ``max_retry_after``.
     """
 
-    attempts: int = field(default=8, validator=[_count, _positive])
+    attempts: int = field(default=8, validator=_some)
     backoff_initial: float = field(default=0.2, validator=_non_negative)
     backoff_max: float = field(default=10.0, validator=_non_negative)
     max_retry_after: float = field(default=60.0, validator=_non_negative)
@@ -346,9 +351,11 @@ class ClientConfig:
     data_api_url: str = field(converter=_strip_slash, validator=_base_url)
     token: str | None = field(default=None, repr=False)
     data_token: str | None = field(default=None, repr=False)
-    max_connections: int = field(default=64, validator=_positive)
-    max_concurrent_requests: int | None = None
-    max_concurrent_downloads: int = field(default=8, validator=_positive)
+    max_connections: int = field(default=64, validator=_some)
+    max_concurrent_requests: int | None = field(
+        default=None, validator=attrs.validators.optional(_some)
+    )
+    max_concurrent_downloads: int = field(default=8, validator=_some)
     connect_timeout: float = field(default=30.0, validator=_positive)
     #: Longest silence allowed while reading a response; there is no total cap.
     read_timeout: float = field(default=120.0, validator=_positive)
@@ -357,9 +364,9 @@ class ClientConfig:
     user_agent: str = f"sovfixer-async/{__version__}"
     #: Largest API answer body accepted, counted after decompression (downloads stream to
     #: disk and are not bounded by it); a larger one raises ``ResponseTooLargeError``.
-    max_response_bytes: int = field(default=8 * 1024 * 1024, validator=_positive)
+    max_response_bytes: int = field(default=8 * 1024 * 1024, validator=_some)
     #: Bulk-enhance bodies larger than this are sent gzip-compressed (as the official SDK).
-    gzip_threshold: int = 50_000
+    gzip_threshold: int = field(default=50_000, validator=_count)
     #: Where bulk runs keep their batch files (a temporary folder when None).
     work_dir: Path | None = None
     #: Keep bulk work folders after the client closes.

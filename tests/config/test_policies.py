@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sovfixer_async import InvalidInputError, PollPolicy, RetryPolicy
+from sovfixer_async import ClientConfig, InvalidInputError, PollPolicy, RetryPolicy
 
 NOT_NUMBERS = [math.nan, "1", None, True, [1.0]]
 
@@ -73,3 +73,30 @@ def test_infinity_means_no_limit_where_documented() -> None:
     assert RetryPolicy(max_rate=math.inf).max_rate == math.inf
     assert PollPolicy.latency_first().initial == 0.5
     assert PollPolicy.fast().scouts == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("max_connections", 2.5),
+        ("max_connections", math.inf),
+        ("max_connections", 0),
+        ("max_concurrent_requests", 0),
+        ("max_concurrent_requests", "8"),
+        ("max_concurrent_downloads", True),
+        ("max_response_bytes", math.nan),
+        ("gzip_threshold", -1),
+        ("read_timeout", math.nan),
+        ("connect_timeout", "30"),
+        ("reconcile_grace", math.nan),
+    ],
+)
+def test_client_config_refuses(name: str, bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=name):
+        ClientConfig(token="t", **{name: bad})  # type: ignore[arg-type]
+
+
+def test_client_config_takes_whole_limits() -> None:
+    config = ClientConfig(token="t", max_connections=3, max_concurrent_requests=None)
+    assert config.request_limit == 3
+    assert ClientConfig(token="t", max_concurrent_requests=2).request_limit == 2
