@@ -11,6 +11,7 @@ error becomes a ``LedgerError`` whose text has the password removed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -21,6 +22,8 @@ import anyio
 
 from sovfixer_async.ledger._types import LedgerError
 from sovfixer_async.ledger._url import LedgerURL
+
+log = logging.getLogger("sovfixer_async.ledger")
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -154,7 +157,8 @@ class PostgresDatabase(Database):
             ) from None
         self._psycopg = psycopg
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(max(1, pool_size))
+        self._slots_total = max(1, pool_size)
+        self._slots = threading.BoundedSemaphore(self._slots_total)
         self._all: list[Any] = []
         self._guard = threading.Lock()
 
@@ -198,17 +202,28 @@ class PostgresDatabase(Database):
     def _run_blocking(self, fn: Callable[[Tx], T], write: bool) -> T:
         errors = self._psycopg.errors
         retry = (errors.SerializationFailure, errors.DeadlockDetected)
-        for attempt in range(1, self.ATTEMPTS + 1):
+        attempt = 0
+        # Each pooled connection may have died while idle (a restart, a proxy's idle
+        # timeout): its BEGIN fails, nothing was done, the next connection is tried.
+        stale = self._slots_total + 1
+        while True:
             conn = self._take()
+            begun = False
             try:
                 with conn.transaction(), conn.cursor() as cursor:
+                    begun = True
                     return fn(Tx(cursor, self.dialect))
             except retry:
-                if attempt == self.ATTEMPTS:
+                attempt += 1
+                if attempt >= self.ATTEMPTS:
                     raise
+            except self._psycopg.OperationalError:
+                stale -= 1
+                if begun or not conn.broken or stale <= 0:
+                    raise  # during the transaction: its outcome is unknown, never repeated
+                log.warning("a pooled ledger connection was closed by the server; reconnecting")
             finally:
                 self._give(conn)
-        raise AssertionError("unreachable")
 
     def _close_blocking(self) -> None:
         with self._guard:
