@@ -49,6 +49,9 @@ log = logging.getLogger("sovfixer_async.ledger")
 
 #: Submissions of one item in one claim (an ambiguous one the server turned out not to have).
 SUBMIT_ATTEMPTS = 3
+#: Seconds between attempts to record a job just made when the ledger cannot be reached
+#: (a database restarting, a failover): ~7.5 s in all, well within a lease.
+RECORD_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 class ItemWork:
@@ -227,19 +230,32 @@ class ItemWork:
         )
 
     async def record(self, handle: JobHandle[Any]) -> None:
-        """The job's id and resume token, after its POST; if the ledger cannot be reached,
-        the job is named in the log (the only other place it is known)."""
-        try:
-            await self.write(state=SUBMITTED, job_id=handle.id, token=handle.token)
-        except FencedError:
-            raise
-        except LedgerError:
-            log.error(
-                "ledger item %s: server job %s was made but could not be recorded",
-                self.id,
-                handle.id,
-            )
-            raise
+        """The job's id and resume token, after its POST, tried again for a while when the
+        ledger cannot be reached (the write is fenced and sets the same values: repeating
+        it is harmless); if it never can, the job is named in the log (the only other
+        place it is known)."""
+        for delay in (*RECORD_DELAYS, None):
+            try:
+                await self.write(state=SUBMITTED, job_id=handle.id, token=handle.token)
+                return
+            except FencedError:
+                raise
+            except LedgerError as exc:
+                if delay is None:
+                    log.error(
+                        "ledger item %s: server job %s was made but could not be recorded",
+                        self.id,
+                        handle.id,
+                    )
+                    raise
+                log.warning(
+                    "ledger item %s: recording server job %s failed (%s); again in %s s",
+                    self.id,
+                    handle.id,
+                    exc,
+                    delay,
+                )
+                await anyio.sleep(delay)
 
     async def complete(self, item: Item, handle: JobHandle[Any]) -> None:
         """Start an update that is not started, wait, download, record, done."""

@@ -1,18 +1,24 @@
-"""A PostgreSQL ledger's pooled connections die while idle (a database restart, a proxy's
-idle timeout, an operator's pg_terminate_backend): the next transaction on one must not
-fail, or a job id the ledger was about to record would be known only to the log."""
+"""The ledger's database goes away for a moment (a restart, a failover, a proxy's idle
+timeout ending a pooled PostgreSQL session): the job a worker just made is still recorded,
+not known only to the log (and, for a bulk batch, held for an operator)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import anyio
 import pytest
 
-from sovfixer_async.ledger import Ledger
+from sovfixer_async import Client
+from sovfixer_async.ledger import DONE, Ledger, LedgerError
+from sovfixer_async.ledger._db import Database, Tx
 
-from .helpers import POSTGRES_ENV, _postgres_schema, locations
+from .helpers import POSTGRES_ENV, SOVID, _postgres_schema, locations
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.anyio
 
@@ -57,3 +63,43 @@ async def test_a_transaction_on_a_connection_the_server_ended_runs_on_a_new_one(
         await _busy(ledger, 4)  # and the pool is whole again
     finally:
         await ledger.close()
+
+
+class Outage:
+    """The ledger's database, failing the next ``failures`` fenced writes of an item once
+    the emulator has made ``after`` jobs: a restart between a job's POST and its record
+    (the claims and heartbeats of the worker are left alone: they have leases for that)."""
+
+    def __init__(self, db: Database, emulator: Any, after: int, failures: int) -> None:
+        self.db, self.emulator, self.after, self.left = db, emulator, after, failures
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    async def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
+        fenced = getattr(fn, "__qualname__", "").endswith("_fenced.<locals>.run")
+        made = sum((await self.emulator.stats())["jobs_created"].values())
+        if fenced and made >= self.after and self.left > 0:
+            self.left -= 1
+            self.failed += 1
+            raise LedgerError("ledger database error: the database system is starting up")
+        return await self.db.run(fn, write=write)
+
+
+@pytest.mark.parametrize("kind", ["output", "enhance_batch"])
+async def test_a_job_made_while_the_ledger_is_briefly_gone_is_recorded_once_back(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path, kind: str
+) -> None:
+    if kind == "output":
+        await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
+    else:
+        await ledger.plan_enhance(locations(3), sources=["PG"], batch_size=5)
+    outage = Outage(ledger._db, emulator, after=1, failures=2)
+    ledger._db = outage  # type: ignore[assignment]
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0)
+    assert outage.failed == 2
+    status = await ledger.status()
+    assert status.counts == {kind: {DONE: 1}}  # not held, not sent again
+    assert sum((await emulator.stats())["jobs_created"].values()) == 1
+    assert status.duplicates == 0
