@@ -44,6 +44,9 @@ log = logging.getLogger("sovfixer_async.ledger")
 _PERMANENT = (InvalidInputError, BadRequestError, NotFoundError, LedgerDataError)
 #: Errors every item would meet: the worker stops (its items go back when leases end).
 _FATAL = (AuthenticationError, PermissionDeniedError, ConfigurationError, LocalFileError)
+#: Seconds a worker goes on claiming (less and less often) while its ledger cannot be
+#: reached, at least (two leases, if longer); then it stops with the ledger's error.
+OUTAGE_MAX = 120.0
 
 
 @define
@@ -102,38 +105,64 @@ class Worker:
                 await self.db.run(lambda tx: _store.leave(tx, self.id))
 
     async def _claims(self, tg: anyio.abc.TaskGroup) -> None:
+        """Claim items while there is room; ride out a ledger that cannot be reached for
+        a while (a restart, a failover: ``OUTAGE_MAX``), trying again less and less often."""
         options = self.options
+        since: float | None = None  # when the ledger stopped answering
+        failures = 0
         while True:
-            free = options.concurrency - len(self.active)
-            got: list[tuple[int, int]] = []
-            if free > 0:
-                got = await self.db.run(
-                    partial(
-                        _store.claim,
-                        owner=self.id,
-                        n=free,
-                        lease=options.lease,
-                        caps=options.max_jobs,
-                    )
+            try:
+                if await self._claim(tg):
+                    since, failures = None, 0
+                    continue
+                if (
+                    options.exit_when_done
+                    and not self.active
+                    and await self.db.run(_store.remaining, write=False) == 0
+                ):
+                    return
+                since, failures = None, 0
+            except (LedgerDataError, FencedError):
+                raise  # not an outage
+            except LedgerError as exc:
+                now = anyio.current_time()
+                since = now if since is None else since
+                if now - since > max(OUTAGE_MAX, 2 * options.lease):
+                    raise
+                failures += 1
+                delay = min(options.idle * 2.0**failures, options.lease / 3)
+                log.warning(
+                    "the ledger cannot be reached (%s); claiming again in %.1f s", exc, delay
                 )
-            for item_id, epoch in got:
-                stale = self.active.get(item_id)
-                if stale is not None:  # our own lease on it had lapsed: that task is fenced
-                    stale[1].cancel()
-                scope = anyio.CancelScope()
-                self.active[item_id] = (epoch, scope)
-                tg.start_soon(self._carry, item_id, epoch, scope)
-            if got:
+                await anyio.sleep(delay)
                 continue
-            if (
-                options.exit_when_done
-                and not self.active
-                and await self.db.run(_store.remaining, write=False) == 0
-            ):
-                return
             with anyio.move_on_after(options.idle):
                 await self._wake.wait()
             self._wake = anyio.Event()
+
+    async def _claim(self, tg: anyio.abc.TaskGroup) -> bool:
+        """Claim as many items as there is room for and start them; whether any came."""
+        options = self.options
+        free = options.concurrency - len(self.active)
+        if free <= 0:
+            return False
+        got: list[tuple[int, int]] = await self.db.run(
+            partial(
+                _store.claim,
+                owner=self.id,
+                n=free,
+                lease=options.lease,
+                caps=options.max_jobs,
+            )
+        )
+        for item_id, epoch in got:
+            stale = self.active.get(item_id)
+            if stale is not None:  # our own lease on it had lapsed: that task is fenced
+                stale[1].cancel()
+            scope = anyio.CancelScope()
+            self.active[item_id] = (epoch, scope)
+            tg.start_soon(self._carry, item_id, epoch, scope)
+        return bool(got)
 
     async def _carry(self, item_id: int, epoch: int, scope: anyio.CancelScope) -> None:
         work = ItemWork(

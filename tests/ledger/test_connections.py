@@ -103,3 +103,48 @@ async def test_a_job_made_while_the_ledger_is_briefly_gone_is_recorded_once_back
     assert status.counts == {kind: {DONE: 1}}  # not held, not sent again
     assert sum((await emulator.stats())["jobs_created"].values()) == 1
     assert status.duplicates == 0
+
+
+class Down:
+    """The ledger's database, refusing every transaction for ``seconds`` from the moment
+    the emulator has made ``after`` jobs (a restart or a failover in the middle of a run)."""
+
+    def __init__(self, db: Database, emulator: Any, after: int, seconds: float) -> None:
+        self.db, self.emulator, self.after, self.seconds = db, emulator, after, seconds
+        self.since: float | None = None
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    async def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
+        now = anyio.current_time()
+        if self.since is None:
+            made = sum((await self.emulator.stats())["jobs_created"].values())
+            if made >= self.after:
+                self.since = now
+        if self.since is not None and now - self.since < self.seconds:
+            self.refused += 1
+            raise LedgerError("ledger database error: connection refused")
+        return await self.db.run(fn, write=write)
+
+
+async def test_a_worker_rides_out_a_ledger_outage_and_makes_no_job_twice(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path
+) -> None:
+    for _ in range(3):
+        await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
+    await ledger.plan_enhance(locations(6), sources=["PG"], batch_size=2)
+    down = Down(ledger._db, emulator, after=2, seconds=2.0)
+    ledger._db = down  # type: ignore[assignment]
+    with anyio.fail_after(60):
+        await ledger.work(
+            client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0, concurrency=2
+        )
+    assert down.refused > 3  # claims, heartbeats and item writes all met it
+    status = await ledger.status()
+    assert status.counts == {"output": {DONE: 3}, "enhance_batch": {DONE: 3}}
+    created = (await emulator.stats())["jobs_created"]
+    assert created["bulk_enhance"] == 3
+    assert created["output"] == 3  # the leases (5 s) outlived the outage: none sent again
+    assert status.duplicates == 0
