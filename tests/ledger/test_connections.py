@@ -95,10 +95,10 @@ async def test_a_job_made_while_the_ledger_is_briefly_gone_is_recorded_once_back
         await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
     else:
         await ledger.plan_enhance(locations(3), sources=["PG"], batch_size=5)
-    outage = Outage(ledger._db, emulator, after=1, failures=2)
+    outage = Outage(ledger._db, emulator, after=1, failures=1)
     ledger._db = outage  # type: ignore[assignment]
     await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0)
-    assert outage.failed == 2
+    assert outage.failed == 1
     status = await ledger.status()
     assert status.counts == {kind: {DONE: 1}}  # not held, not sent again
     assert sum((await emulator.stats())["jobs_created"].values()) == 1
@@ -135,16 +135,16 @@ async def test_a_worker_rides_out_a_ledger_outage_and_makes_no_job_twice(
     for _ in range(3):
         await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
     await ledger.plan_enhance(locations(6), sources=["PG"], batch_size=2)
-    down = Down(ledger._db, emulator, after=2, seconds=2.0)
+    down = Down(ledger._db, emulator, after=2, seconds=1.0)
     ledger._db = down  # type: ignore[assignment]
     with anyio.fail_after(60):
         await ledger.work(
-            client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0, concurrency=2
+            client, tmp_path, exit_when_done=True, idle=0.05, lease=3.0, concurrency=2
         )
     assert down.refused > 3  # claims, heartbeats and item writes all met it
     status = await ledger.status()
     assert status.counts == {"output": {DONE: 3}, "enhance_batch": {DONE: 3}}
     created = (await emulator.stats())["jobs_created"]
     assert created["bulk_enhance"] == 3
-    assert created["output"] == 3  # the leases (5 s) outlived the outage: none sent again
+    assert created["output"] == 3  # the leases (3 s) outlived the outage: none sent again
     assert status.duplicates == 0
