@@ -127,7 +127,7 @@ def csv_rows(
         raise lines.error(f"malformed CSV header: {exc}", lines.number + 1) from None
     if len(lines.record) > 1 or '"' in "".join(header):
         _check_quotes(lines)
-    _check_header(header, where, source, required)
+    _check_header(header, f"{where} line 1", source, required)  # the header is line 1
     width = len(header)
     lines.next_record()
     record = lines.record

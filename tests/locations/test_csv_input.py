@@ -239,3 +239,10 @@ def test_not_utf8_far_into_a_file_names_its_line() -> None:
     with pytest.raises(InvalidInputError, match=f"byte {bad}") as info:
         read(data)
     assert info.value.field == "where line 20002"
+
+
+def test_a_header_error_names_line_1() -> None:
+    # found by the stray-quote test: a quote before the header makes its cells "0\n"
+    # and "\n" (well-formed CSV), the second blank
+    assert error_line('"0\n","\n"\r0"\n') == 1
+    assert error_line("a,a\n1,2\n") == 1
