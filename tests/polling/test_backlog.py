@@ -121,17 +121,8 @@ async def polls_per_job(
 @pytest.mark.anyio
 async def test_queued_jobs_are_polled_less() -> None:
     # 60 output requests at once, 3 run at a time: most wait in the queue (the learned
-    # aims, which also spare queued jobs polls, turned off: the queue rule alone)
-    tight = PollPolicy(
-        initial=0.02,
-        factor=1.3,
-        max_interval=0.1,
-        jitter=0.0,
-        scouts=0,
-        learned_quantile=0.0,
-        aim_quantiles=(),
-        progress_quantile=0.0,
-    )
+    # aims, which also spare queued jobs polls, off as in fast(): the queue rule alone)
+    tight = attrs.evolve(PollPolicy.fast(), factor=1.3, max_interval=0.1, skip_queued=True)
     skipping = await polls_per_job(tight)
     polling = await polls_per_job(attrs.evolve(tight, skip_queued=False))
     assert skipping < polling
