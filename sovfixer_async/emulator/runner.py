@@ -70,6 +70,10 @@ class RunningEmulator:
         return list(self.app[STATS].requests)
 
 
+#: Seconds a connection keeps reading a body it answered early (413) before it closes.
+LINGER = 1.0
+
+
 def _base_url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
@@ -78,7 +82,10 @@ def _base_url(host: str, port: int) -> str:
 @asynccontextmanager
 async def _serving(settings: EmulatorSettings) -> AsyncIterator[RunningEmulator]:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # An early 413 leaves the rest of a hostile body unread: aiohttp reads and drops it for
+    # up to ``lingering_time`` (10 s by default) so that the client sees the answer, and
+    # shutting down waits for that; 1 s is plenty on any network a test runs on.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, lingering_time=LINGER)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

@@ -96,7 +96,7 @@ async def failing_request(hostile: Hostile, how: str) -> SOVFixerError:
     elif how == "timeout":
 
         async def stall(request: web.Request) -> web.StreamResponse:
-            await asyncio.sleep(5)
+            await asyncio.sleep(0.5)  # 10x the read timeout (the server waits for it at exit)
             return web.Response()
 
         hostile.handler = stall
