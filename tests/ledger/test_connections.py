@@ -129,6 +129,7 @@ class Down:
         return await self.db.run(fn, write=write)
 
 
+@pytest.mark.slow  # 3 s per backend: run with the soak and chaos tests
 async def test_a_worker_rides_out_a_ledger_outage_and_makes_no_job_twice(
     ledger: Ledger, client: Client, emulator: Any, tmp_path: Path
 ) -> None:
