@@ -11,8 +11,6 @@ import random
 import anyio
 import attrs
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sovfixer_async import InvalidInputError, PollPolicy, RetryPolicy
 from sovfixer_async._poll_policy import QUEUE_MIN, SKIPS_MAX, Backlog
@@ -38,13 +36,9 @@ def fifo_ends(durations: list[float], capacity: int) -> tuple[list[float], list[
     return began, ended
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    n=st.integers(1, 300),
-    capacity=st.integers(1, 60),
-    seed=st.integers(0, 10_000),
-)
-def test_a_job_called_queued_has_not_begun(n: int, capacity: int, seed: int) -> None:
+def called_queued(n: int, capacity: int, seed: int) -> tuple[int, int]:
+    """A fleet of ``n`` log-normal jobs on a FIFO server: how many times the rule called a
+    waiting job queued, and how many of those calls were wrong (the job had begun)."""
     rng = random.Random(seed)
     durations = [rng.lognormvariate(1.0, 0.7) for _ in range(n)]
     began, ended = fifo_ends(durations, capacity)
@@ -62,9 +56,23 @@ def test_a_job_called_queued_has_not_begun(n: int, capacity: int, seed: int) -> 
         backlog.ended(float(i))
         waiting.discard(i)
     assert len(backlog) == 0
-    # learned from the ends alone, the bound is a guess: it errs rarely (under 1% of its
-    # calls in each of 400 random fleets of up to 300 jobs when this was written)
-    assert wrong <= 0.02 * called
+    return called, wrong
+
+
+def test_a_job_called_queued_has_rarely_begun() -> None:
+    # learned from the ends alone, the bound is a guess: over 150 random fleets it erred
+    # in 3 of 1.1 million calls when this was written. It can be wrong on a small fleet
+    # whose capacity is larger than the ends it learned from (n=40, capacity=30, seed=963:
+    # 1 call, wrong), which delays a running job's poll by at most SKIPS_MAX steps. Fixed
+    # seeds: a rate, not a bound per fleet, so hypothesis's search for one bad fleet is no
+    # test of it.
+    rng = random.Random(13)
+    called = wrong = 0
+    for seed in range(150):
+        c, w = called_queued(rng.randint(1, 300), rng.randint(1, 60), seed)
+        called, wrong = called + c, wrong + w
+    assert called > 10_000  # the rule did judge
+    assert wrong <= 0.001 * called
 
 
 def test_nothing_is_called_queued_before_enough_ends() -> None:
