@@ -251,6 +251,7 @@ async def test_closing_the_client_ends_waits_with_an_error_naming_the_job() -> N
     assert not job.done
 
 
+@pytest.mark.slow  # ~5 s of Retry-After pauses (1 s each): with the soak tests
 async def test_polls_that_fail_after_their_retries_are_missed_not_fatal(
     emulator: Any, make_client: Any
 ) -> None:

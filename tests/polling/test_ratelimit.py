@@ -349,6 +349,7 @@ def test_a_throttle_after_the_pause_is_a_new_episode() -> None:
     assert bucket.rate < first  # cut again: measured ~100/s over the window, under it
 
 
+@pytest.mark.slow  # ~6 s of real Retry-After pauses: with the soak tests
 @pytest.mark.anyio
 async def test_a_server_refusing_at_random_does_not_starve_the_client() -> None:
     # a hostile server: 15% of requests refused with a constant Retry-After, at any rate
