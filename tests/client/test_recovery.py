@@ -62,15 +62,21 @@ async def test_an_update_whose_add_locations_fails_is_finished_through_error_han
     assert await updates_of(emulator) == 1  # finished, not made again
 
 
+async def unstarted_update(emulator: Any, client: Client, **options: Any) -> UpdateJob:
+    """An update whose start the server refused once: the handle its error carries."""
+    emulator.add_route_fault("POST /api/v1/sov/update/*/start 400 times=1")
+    with pytest.raises(SOVFixerError) as info:
+        await client.update_sov(SOVID, ROWS, **options)
+    job = info.value.handle
+    assert isinstance(job, UpdateJob)
+    return job
+
+
 async def test_an_update_whose_start_fails_is_started_in_another_client(
     emulator: Any, make_client: Any
 ) -> None:
-    emulator.add_route_fault("POST /api/v1/sov/update/*/start 400 times=1")
     async with make_client() as first:
-        with pytest.raises(SOVFixerError) as info:
-            await first.update_sov(SOVID, ROWS, output_formats=["JSON"])
-        job = info.value.handle
-        assert isinstance(job, UpdateJob)
+        job = await unstarted_update(emulator, first, output_formats=["JSON"])
         assert job.stage == "locations_sent"
         token = job.token
     assert json.loads(token)["stage"] == "locations_sent"
@@ -89,12 +95,8 @@ async def test_an_update_is_polled_from_its_start_not_its_initiate(
     emulator: Any, make_client: Any
 ) -> None:
     # the server's job runs from the start request: the poll schedule's ages count from it
-    emulator.add_route_fault("POST /api/v1/sov/update/*/start 400 times=1")
     async with make_client() as client:
-        with pytest.raises(SOVFixerError) as info:
-            await client.update_sov(SOVID, ROWS)
-        job = info.value.handle
-        assert isinstance(job, UpdateJob)
+        job = await unstarted_update(emulator, client)
         initiated = job._submitted
         await anyio.sleep(0.05)
         before_start = time.monotonic()

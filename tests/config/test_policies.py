@@ -41,6 +41,12 @@ def test_aim_quantiles_are_ascending_shares(bad: tuple[object, ...]) -> None:
         PollPolicy(aim_quantiles=bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("bad", [-1, 2.5, math.nan, "8", True, None])
+def test_scouts_is_a_whole_number(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match="scouts"):
+        PollPolicy(scouts=bad)  # type: ignore[arg-type]
+
+
 @given(st.lists(st.floats(0.0, 1.0), max_size=5).map(sorted))
 def test_any_ascending_shares_are_aim_quantiles(quantiles: list[float]) -> None:
     assert PollPolicy(aim_quantiles=quantiles).aim_quantiles == tuple(quantiles)

@@ -4,6 +4,7 @@ not known only to the log (and, for a bulk batch, held for an operator)."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,51 +67,23 @@ async def test_a_transaction_on_a_connection_the_server_ended_runs_on_a_new_one(
 
 
 class Outage:
-    """The ledger's database, failing the next ``failures`` fenced writes of an item once
-    the emulator has made ``after`` jobs: a restart between a job's POST and its record
-    (the claims and heartbeats of the worker are left alone: they have leases for that)."""
+    """The ledger's database, refusing transactions from the moment the emulator has made
+    ``after`` jobs: for ``seconds``, at most ``failures`` of them, and with ``fenced_only``
+    only an item's fenced writes (a restart between a job's POST and its record, the
+    worker's claims and heartbeats left alone)."""
 
-    def __init__(self, db: Database, emulator: Any, after: int, failures: int) -> None:
-        self.db, self.emulator, self.after, self.left = db, emulator, after, failures
-        self.failed = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.db, name)
-
-    async def run(self, fn: Callable[[Tx], T], *, write: bool = True) -> T:
-        fenced = getattr(fn, "__qualname__", "").endswith("_fenced.<locals>.run")
-        made = sum((await self.emulator.stats())["jobs_created"].values())
-        if fenced and made >= self.after and self.left > 0:
-            self.left -= 1
-            self.failed += 1
-            raise LedgerError("ledger database error: the database system is starting up")
-        return await self.db.run(fn, write=write)
-
-
-@pytest.mark.parametrize("kind", ["output", "enhance_batch"])
-async def test_a_job_made_while_the_ledger_is_briefly_gone_is_recorded_once_back(
-    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path, kind: str
-) -> None:
-    if kind == "output":
-        await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
-    else:
-        await ledger.plan_enhance(locations(3), sources=["PG"], batch_size=5)
-    outage = Outage(ledger._db, emulator, after=1, failures=1)
-    ledger._db = outage  # type: ignore[assignment]
-    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0)
-    assert outage.failed == 1
-    status = await ledger.status()
-    assert status.counts == {kind: {DONE: 1}}  # not held, not sent again
-    assert sum((await emulator.stats())["jobs_created"].values()) == 1
-    assert status.duplicates == 0
-
-
-class Down:
-    """The ledger's database, refusing every transaction for ``seconds`` from the moment
-    the emulator has made ``after`` jobs (a restart or a failover in the middle of a run)."""
-
-    def __init__(self, db: Database, emulator: Any, after: int, seconds: float) -> None:
-        self.db, self.emulator, self.after, self.seconds = db, emulator, after, seconds
+    def __init__(
+        self,
+        db: Database,
+        emulator: Any,
+        after: int,
+        *,
+        seconds: float = math.inf,
+        failures: float = math.inf,
+        fenced_only: bool = False,
+    ) -> None:
+        self.db, self.emulator, self.after = db, emulator, after
+        self.seconds, self.left, self.fenced_only = seconds, failures, fenced_only
         self.since: float | None = None
         self.refused = 0
 
@@ -123,10 +96,35 @@ class Down:
             made = sum((await self.emulator.stats())["jobs_created"].values())
             if made >= self.after:
                 self.since = now
-        if self.since is not None and now - self.since < self.seconds:
+        fenced = getattr(fn, "__qualname__", "").endswith("_fenced.<locals>.run")
+        if (
+            self.since is not None
+            and now - self.since < self.seconds
+            and self.left > 0
+            and (fenced or not self.fenced_only)
+        ):
+            self.left -= 1
             self.refused += 1
-            raise LedgerError("ledger database error: connection refused")
+            raise LedgerError("ledger database error: the database system is starting up")
         return await self.db.run(fn, write=write)
+
+
+@pytest.mark.parametrize("kind", ["output", "enhance_batch"])
+async def test_a_job_made_while_the_ledger_is_briefly_gone_is_recorded_once_back(
+    ledger: Ledger, client: Client, emulator: Any, tmp_path: Path, kind: str
+) -> None:
+    if kind == "output":
+        await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
+    else:
+        await ledger.plan_enhance(locations(3), sources=["PG"], batch_size=5)
+    outage = Outage(ledger._db, emulator, after=1, failures=1, fenced_only=True)
+    ledger._db = outage  # type: ignore[assignment]
+    await ledger.work(client, tmp_path, exit_when_done=True, idle=0.05, lease=5.0)
+    assert outage.refused == 1
+    status = await ledger.status()
+    assert status.counts == {kind: {DONE: 1}}  # not held, not sent again
+    assert sum((await emulator.stats())["jobs_created"].values()) == 1
+    assert status.duplicates == 0
 
 
 @pytest.mark.slow  # 3 s per backend: run with the soak and chaos tests
@@ -136,7 +134,7 @@ async def test_a_worker_rides_out_a_ledger_outage_and_makes_no_job_twice(
     for _ in range(3):
         await ledger.plan_output(SOVID, "JSON", overwrite_existing=True)
     await ledger.plan_enhance(locations(6), sources=["PG"], batch_size=2)
-    down = Down(ledger._db, emulator, after=2, seconds=1.0)
+    down = Outage(ledger._db, emulator, after=2, seconds=1.0)
     ledger._db = down  # type: ignore[assignment]
     with anyio.fail_after(60):
         await ledger.work(

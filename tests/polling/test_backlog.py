@@ -5,14 +5,13 @@ against an emulator with that bound."""
 from __future__ import annotations
 
 import heapq
-import math
 import random
 
 import anyio
 import attrs
 import pytest
 
-from sovfixer_async import InvalidInputError, PollPolicy, RetryPolicy
+from sovfixer_async import PollPolicy, RetryPolicy
 from sovfixer_async._poll_policy import QUEUE_MIN, SKIPS_MAX, Backlog
 from sovfixer_async._polling import PollScheduler
 from sovfixer_async._status import Poller, StatusQuery, Watch
@@ -169,12 +168,6 @@ def test_only_the_scouts_poll_until_a_job_of_the_kind_ends() -> None:
     assert [i for i in waiting if not backlog.cold(float(i), 8)] == [0, 1, 2, 4, 5, 6, 7, 8]
     backlog.ended(30.0)  # the first end: nobody is cold any more
     assert not any(backlog.cold(float(i), 8) for i in range(50))
-
-
-@pytest.mark.parametrize("bad", [-1, 2.5, math.nan, "8", True, None])
-def test_scouts_is_a_whole_number(bad: object) -> None:
-    with pytest.raises(InvalidInputError, match="scouts"):
-        PollPolicy(scouts=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
