@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import ssl as _ssl
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,20 @@ def _shares(_: Any, attribute: attrs.Attribute[Any], value: tuple[object, ...]) 
         )
 
 
-def _count(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(f"must be a whole number >= 0, got {value!r}", field=attribute.name)
+def _whole(least: int) -> Callable[[Any, attrs.Attribute[Any], object], None]:
+    """A validator: an int (not a bool) of at least ``least``."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidInputError(
+                f"must be a whole number >= {least}, got {value!r}", field=attribute.name
+            )
+
+    return check
 
 
-def _some(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"must be a whole number >= 1, got {value!r}", field=attribute.name)
+_count = _whole(0)
+_some = _whole(1)
 
 
 @frozen

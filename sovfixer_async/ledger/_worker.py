@@ -112,16 +112,13 @@ class Worker:
         failures = 0
         while True:
             try:
-                if await self._claim(tg):
-                    since, failures = None, 0
-                    continue
-                if (
-                    options.exit_when_done
+                claimed = await self._claim(tg)
+                finished = (
+                    not claimed
+                    and options.exit_when_done
                     and not self.active
                     and await self.db.run(_store.remaining, write=False) == 0
-                ):
-                    return
-                since, failures = None, 0
+                )
             except (LedgerDataError, FencedError):
                 raise  # not an outage
             except LedgerError as exc:
@@ -136,6 +133,11 @@ class Worker:
                 )
                 await anyio.sleep(delay)
                 continue
+            since, failures = None, 0
+            if claimed:
+                continue
+            if finished:
+                return
             with anyio.move_on_after(options.idle):
                 await self._wake.wait()
             self._wake = anyio.Event()
